@@ -1,0 +1,341 @@
+// The sign-in engine: device-code sign-in, silent refresh, sign-out and the account list for AKS identities,
+// on MSAL with its cache in the SecretStore.
+import { LogLevel, PublicClientApplication } from '@azure/msal-node';
+import type { AccountInfo, AuthenticationResult, DeviceCodeRequest } from '@azure/msal-node';
+import type { DeviceCodePrompt, Disposable, Logger, SecretStore } from '../ports';
+import { authorityFor, resolveCloud, scopesFor, standardLoginHosts, tenantOf } from './clouds';
+import { AuthError, cancelledError, toAuthError } from './errors';
+import type { FailureContext } from './errors';
+import { HttpsNetworkClient } from './network';
+import { redactSecrets } from './redact';
+import { Sequencer } from './sequencer';
+import { SecretCachePlugin, SharedCacheSecret } from './token-cache';
+import type { AuthTarget, SignedInAccount, TokenResult } from './types';
+
+export interface AuthEngineOptions {
+  secretStore: SecretStore;
+  logger: Logger;
+  /** Extra trusted CA PEMs (tests); undefined keeps Node's https defaults so VS Code's proxy and CA handling apply. */
+  ca?: string[];
+  requestTimeoutMs?: number;
+}
+
+const defaultRequestTimeoutMs = 30_000;
+// RFC 8628's defaults, for a platform that leaves them out (MSAL would otherwise poll in a busy loop or forever).
+const defaultPollIntervalSeconds = 5;
+const defaultCodeLifetimeSeconds = 900;
+
+/** Everything that shares one cache secret: the secret itself and the queue all its operations go through. */
+interface ClientIdState {
+  secret: SharedCacheSecret;
+  sequencer: Sequencer;
+}
+
+/** One MSAL client for one (authority, client id). Replaced whole when its memory can no longer be trusted. */
+interface MsalClient {
+  pca: PublicClientApplication;
+  plugin: SecretCachePlugin;
+  network: HttpsNetworkClient;
+}
+
+interface ClientSlot {
+  target: AuthTarget;
+  authority: string;
+  shared: ClientIdState;
+  client: MsalClient;
+}
+
+export class AuthEngine implements Disposable {
+  private readonly secretStore: SecretStore;
+  private readonly logger: Logger;
+  private readonly ca: string[] | undefined;
+  private readonly requestTimeoutMs: number;
+  private readonly byClientId = new Map<string, ClientIdState>();
+  private readonly slots = new Map<string, ClientSlot>();
+  private readonly secretSubscription: Disposable;
+
+  constructor(options: AuthEngineOptions) {
+    this.secretStore = options.secretStore;
+    this.logger = redactingLogger(options.logger);
+    this.ca = options.ca;
+    this.requestTimeoutMs = options.requestTimeoutMs ?? defaultRequestTimeoutMs;
+    this.secretSubscription = this.secretStore.onDidChange((key) => {
+      for (const state of this.byClientId.values()) if (state.secret.key === key) state.secret.markStale();
+    });
+  }
+
+  dispose(): void {
+    this.secretSubscription.dispose();
+  }
+
+  /** Device-code sign-in. The prompt is shown once the code is known; `signal` cancels at any point. */
+  async signIn(target: AuthTarget, prompt: DeviceCodePrompt, signal?: AbortSignal): Promise<TokenResult> {
+    if (signal?.aborted) throw cancelledError();
+    const slot = this.slotFor(target);
+    let client: MsalClient | undefined;
+    /** Why the engine itself ended the flow; MSAL's own error for it ("polling cancelled") says less. */
+    let stopError: AuthError | undefined;
+    let answerEarly: ((error: AuthError) => void) | undefined;
+    let expiryTimer: NodeJS.Timeout | undefined;
+
+    const stop = (error: AuthError): void => {
+      if (stopError) return;
+      stopError = error;
+      // MSAL notices this before its next poll; the caller is answered right away.
+      request.cancel = true;
+      answerEarly?.(error);
+    };
+    const stopWith = (stoppedBecause: 'cancelled' | 'expired'): void => stop(toAuthError(undefined, this.context(slot, 'signIn', { stoppedBecause, failures: [] })));
+
+    const request: DeviceCodeRequest = {
+      scopes: scopesFor(target),
+      deviceCodeCallback: (response) => {
+        // MSAL hands over whatever the devicecode endpoint answered, even an error body.
+        if (!response.userCode || !response.deviceCode || !response.verificationUri) {
+          const failures = client?.network.takeFailures() ?? [];
+          stop(toAuthError({ errorCode: 'invalid_device_code_response' }, this.context(slot, 'signIn', { failures })));
+          return;
+        }
+        if (!(response.interval > 0)) response.interval = defaultPollIntervalSeconds;
+        if (!(response.expiresIn > 0)) response.expiresIn = defaultCodeLifetimeSeconds;
+        // MSAL reads both fields after this callback returns, so fixing them here governs its polling.
+        request.timeout = response.expiresIn;
+        expiryTimer = setTimeout(() => stopWith('expired'), response.expiresIn * 1000 + 1000);
+        expiryTimer.unref();
+        try {
+          prompt.show({
+            userCode: response.userCode,
+            verificationUri: response.verificationUri,
+            expiresOn: new Date(Date.now() + response.expiresIn * 1000),
+            message: response.message,
+          });
+        } catch (error) {
+          this.logger.error(`Could not show the sign-in code: ${error instanceof Error ? error.message : String(error)}`);
+          stopWith('cancelled');
+        }
+      },
+    };
+    const onAbort = (): void => stopWith('cancelled');
+    signal?.addEventListener('abort', onAbort, { once: true });
+
+    const flow = slot.shared.sequencer.run(async () => {
+      try {
+        if (stopError) throw stopError;
+        client = await this.freshClient(slot);
+        client.network.takeFailures();
+        this.logger.info(`Starting device-code sign-in at ${slot.authority} for client ${target.clientId}.`);
+        try {
+          const result = await client.pca.acquireTokenByDeviceCode(request);
+          if (!result) throw new AuthError('platformError', 'The sign-in service returned no token. Try again.', { code: 'empty_result' });
+          const token = this.tokenResult(slot, result);
+          this.logger.info(`Signed in as ${token.account.username} (tenant ${token.account.tenantId}); the token expires ${token.expiresOn.toISOString()}.`);
+          return token;
+        } catch (error) {
+          throw this.failure(slot, client, stopError ?? error, this.context(slot, 'signIn', { failures: client.network.takeFailures() }));
+        }
+      } finally {
+        if (expiryTimer) clearTimeout(expiryTimer);
+        signal?.removeEventListener('abort', onAbort);
+      }
+    });
+
+    const early = new Promise<never>((_resolve, reject) => {
+      answerEarly = reject;
+    });
+    // The flow keeps its place in the queue until MSAL has stopped; only its answer may arrive late.
+    flow.catch(() => undefined);
+    early.catch(() => undefined);
+    return Promise.race([flow, early]);
+  }
+
+  /** A valid token for a signed-in account, refreshed when MSAL thinks it is (nearly) expired or when forced. */
+  async acquireSilent(target: AuthTarget, homeAccountId: string, options: { forceRefresh?: boolean } = {}): Promise<TokenResult> {
+    const slot = this.slotFor(target);
+    return slot.shared.sequencer.run(async () => {
+      const client = await this.freshClient(slot);
+      client.network.takeFailures();
+      const account = await this.findAccount(client, homeAccountId);
+      if (!account) throw toAuthError({ errorCode: 'no_account_found' }, this.context(slot, 'refresh', { failures: [] }));
+      try {
+        const result = await client.pca.acquireTokenSilent({ account, scopes: scopesFor(target), forceRefresh: options.forceRefresh === true });
+        const token = this.tokenResult(slot, result);
+        this.logger.debug(`Token for ${token.account.username} at ${slot.authority} is valid until ${token.expiresOn.toISOString()}.`);
+        return token;
+      } catch (error) {
+        throw this.failure(slot, client, error, this.context(slot, 'refresh', { username: account.username, failures: client.network.takeFailures() }));
+      }
+    });
+  }
+
+  /** Forgets the account (and its tokens) for this client id. Signing out of an unknown account is a no-op. */
+  async signOut(target: AuthTarget, homeAccountId: string): Promise<void> {
+    const slot = this.slotFor(target);
+    await slot.shared.sequencer.run(async () => {
+      const client = await this.freshClient(slot);
+      const account = await this.findAccount(client, homeAccountId);
+      if (!account) return;
+      await client.pca.getTokenCache().removeAccount(account);
+      this.logger.info(`Signed out ${account.username} for client ${target.clientId}.`);
+    });
+  }
+
+  /** Accounts signed in for this target's client id, limited to the target's tenant when it names one. */
+  async accounts(target: AuthTarget): Promise<SignedInAccount[]> {
+    const slot = this.slotFor(target);
+    return slot.shared.sequencer.run(async () => {
+      const client = await this.freshClient(slot);
+      const all = await client.pca.getAllAccounts();
+      const tenant = target.tenantId?.trim().toLowerCase();
+      const inTenant = tenant && isGuid(tenant) ? all.filter((account) => account.tenantId.toLowerCase() === tenant) : all;
+      const unique = new Map<string, SignedInAccount>();
+      for (const account of inTenant) if (!unique.has(account.homeAccountId)) unique.set(account.homeAccountId, signedInAccount(account));
+      return [...unique.values()];
+    });
+  }
+
+  private slotFor(target: AuthTarget): ClientSlot {
+    const authority = authorityFor(target);
+    const slotKey = `${authority.toLowerCase()}|${target.clientId}`;
+    const existing = this.slots.get(slotKey);
+    if (existing) return existing;
+    let shared = this.byClientId.get(target.clientId);
+    if (!shared) {
+      shared = { secret: new SharedCacheSecret(this.secretStore, target.clientId, this.logger), sequencer: new Sequencer() };
+      this.byClientId.set(target.clientId, shared);
+    }
+    const slot: ClientSlot = { target, authority, shared, client: this.createClient(target, authority, shared) };
+    this.slots.set(slotKey, slot);
+    return slot;
+  }
+
+  /**
+   * The slot's MSAL client, replaced when the secret changed since it last loaded it (another client or
+   * window wrote it): MSAL merges a deserialized cache into its memory, so removals would otherwise be undone.
+   */
+  private async freshClient(slot: ClientSlot): Promise<MsalClient> {
+    const { generation } = await slot.shared.secret.current();
+    if (slot.client.plugin.hasLoaded() && slot.client.plugin.loadedGeneration() !== generation) {
+      slot.client = this.createClient(slot.target, slot.authority, slot.shared);
+    }
+    return slot.client;
+  }
+
+  private createClient(target: AuthTarget, authority: string, shared: ClientIdState): MsalClient {
+    const network = new HttpsNetworkClient({ ...(this.ca ? { ca: this.ca } : {}), requestTimeoutMs: this.requestTimeoutMs });
+    const plugin = new SecretCachePlugin(shared.secret, this.logger);
+    const authorityHost = new URL(authority).host;
+    const logger = this.logger;
+    const pca = new PublicClientApplication({
+      auth: {
+        clientId: target.clientId,
+        authority,
+        // Without this MSAL asks login.microsoftonline.com to vouch for a host it does not know.
+        ...(standardLoginHosts.has(authorityHost) ? {} : { knownAuthorities: [authorityHost] }),
+      },
+      cache: { cachePlugin: plugin },
+      system: {
+        networkClient: network,
+        loggerOptions: {
+          piiLoggingEnabled: false,
+          logLevel: LogLevel.Trace,
+          loggerCallback(level, message, containsPii) {
+            if (containsPii) return;
+            const line = `[msal] ${message}`;
+            if (level === LogLevel.Error) logger.error(line);
+            else if (level === LogLevel.Warning) logger.warn(line);
+            else if (level === LogLevel.Info) logger.info(line);
+            else if (level === LogLevel.Verbose) logger.debug(line);
+            else logger.trace(line);
+          },
+        },
+      },
+    });
+    return { pca, plugin, network };
+  }
+
+  private async findAccount(client: MsalClient, homeAccountId: string): Promise<AccountInfo | null> {
+    return client.pca.getTokenCache().getAccountByHomeId(homeAccountId);
+  }
+
+  private context(slot: ClientSlot, operation: FailureContext['operation'], extra: Partial<FailureContext> & { failures: FailureContext['failures'] }): FailureContext {
+    return {
+      operation,
+      loginHost: resolveCloud(slot.target.environment, slot.target.authorityHost).loginHost,
+      tenant: tenantOf(slot.target),
+      clientId: slot.target.clientId,
+      serverId: slot.target.serverId,
+      ...extra,
+    };
+  }
+
+  private failure(slot: ClientSlot, client: MsalClient, error: unknown, context: FailureContext): AuthError {
+    const authError = toAuthError(error, context);
+    const msalCode = (error as { errorCode?: unknown } | undefined)?.errorCode;
+    this.logger.warn(`${context.operation} at ${slot.authority} failed: ${authError.kind} (${authError.code ?? String(msalCode ?? 'no code')}).`);
+    // MSAL replays a 5xx from memory for a minute; retry timing belongs to the caller's backoff, so start clean.
+    if (authError.retryable && slot.client === client) slot.client = this.createClient(slot.target, slot.authority, slot.shared);
+    return authError;
+  }
+
+  private tokenResult(slot: ClientSlot, result: AuthenticationResult): TokenResult {
+    if (!result.account || !result.accessToken || !result.expiresOn) {
+      throw new AuthError('platformError', 'The sign-in service returned an incomplete token response. Try again.', { code: 'incomplete_token_response' });
+    }
+    const refreshToken = refreshTokenFor(slot.shared.secret.lastKnownText(), result.account, slot.target.clientId);
+    return {
+      accessToken: result.accessToken,
+      ...(refreshToken !== undefined ? { refreshToken } : {}),
+      expiresOn: result.expiresOn,
+      account: signedInAccount(result.account),
+    };
+  }
+}
+
+function signedInAccount(account: AccountInfo): SignedInAccount {
+  return {
+    homeAccountId: account.homeAccountId,
+    username: account.username,
+    tenantId: account.tenantId,
+    ...(account.name ? { name: account.name } : {}),
+  };
+}
+
+interface SerializedRefreshToken {
+  home_account_id?: string;
+  environment?: string;
+  client_id?: string;
+  family_id?: string;
+  secret?: string;
+}
+
+/** MSAL has no API for the refresh token; the legacy kubeconfig format needs it, so read the persisted cache. */
+export function refreshTokenFor(cacheText: string | undefined, account: AccountInfo, clientId: string): string | undefined {
+  if (!cacheText) return undefined;
+  let entries: SerializedRefreshToken[];
+  try {
+    const parsed = JSON.parse(cacheText) as { RefreshToken?: Record<string, SerializedRefreshToken> };
+    entries = Object.values(parsed.RefreshToken ?? {});
+  } catch {
+    return undefined;
+  }
+  const mine = entries.filter((entry) => entry.home_account_id === account.homeAccountId && typeof entry.secret === 'string' && entry.secret !== '');
+  const best =
+    mine.find((entry) => entry.client_id === clientId && entry.environment === account.environment) ??
+    mine.find((entry) => entry.client_id === clientId) ??
+    mine.find((entry) => entry.family_id !== undefined && entry.family_id !== '');
+  return best?.secret;
+}
+
+function isGuid(value: string): boolean {
+  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value);
+}
+
+function redactingLogger(logger: Logger): Logger {
+  return {
+    trace: (message) => logger.trace(redactSecrets(message)),
+    debug: (message) => logger.debug(redactSecrets(message)),
+    info: (message) => logger.info(redactSecrets(message)),
+    warn: (message) => logger.warn(redactSecrets(message)),
+    error: (message) => logger.error(redactSecrets(message)),
+  };
+}
