@@ -506,23 +506,27 @@ export async function startIdentityPlatform(options: IdentityPlatformOptions): P
       sendJson(res, 403, { error: 'test controls answer loopback clients only' });
       return;
     }
-    const body = req.method === 'POST' ? await readBody(req) : '';
-    const input = (body ? JSON.parse(body) : {}) as Record<string, unknown>;
-    if (req.method === 'GET' && path === '/_test/requests') return sendJson(res, 200, requests);
-    if (req.method === 'GET' && path === '/_test/device-codes') return sendJson(res, 200, platform.deviceCodes());
-    if (req.method === 'POST' && path === '/_test/revoke') {
-      controls.revokeRefreshTokens(typeof input.username === 'string' ? input.username : undefined);
-      return sendJson(res, 200, { revoked: input.username ?? 'everyone' });
+    try {
+      const body = req.method === 'POST' ? await readBody(req) : '';
+      const input = (body ? JSON.parse(body) : {}) as Record<string, unknown>;
+      if (req.method === 'GET' && path === '/_test/requests') return sendJson(res, 200, requests);
+      if (req.method === 'GET' && path === '/_test/device-codes') return sendJson(res, 200, platform.deviceCodes());
+      if (req.method === 'POST' && path === '/_test/revoke') {
+        controls.revokeRefreshTokens(typeof input.username === 'string' ? input.username : undefined);
+        return sendJson(res, 200, { revoked: input.username ?? 'everyone' });
+      }
+      if (req.method === 'POST' && path === '/_test/device-login') {
+        await platform.completeDeviceLogin(String(input.userCode), String(input.username), input.decision === 'decline' ? 'decline' : 'approve');
+        return sendJson(res, 200, { done: true });
+      }
+      if (req.method === 'POST' && path === '/_test/controls') {
+        applyControlsPatch(controls, input);
+        return sendJson(res, 200, controlValues(controls));
+      }
+      sendJson(res, 404, { error: `no test control at ${req.method} ${path}` });
+    } catch (error) {
+      sendJson(res, 400, { error: error instanceof Error ? error.message : String(error) });
     }
-    if (req.method === 'POST' && path === '/_test/device-login') {
-      await platform.completeDeviceLogin(String(input.userCode), String(input.username), input.decision === 'decline' ? 'decline' : 'approve');
-      return sendJson(res, 200, { done: true });
-    }
-    if (req.method === 'POST' && path === '/_test/controls') {
-      applyControlsPatch(controls, input);
-      return sendJson(res, 200, controlValues(controls));
-    }
-    sendJson(res, 404, { error: `no test control at ${req.method} ${path}` });
   }
 
   const server: Server = createServer({ key: options.tls.key, cert: options.tls.cert }, (req, res) => {
