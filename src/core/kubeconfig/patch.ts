@@ -114,7 +114,7 @@ interface BlockBody {
   lines: Line[];
   bodyIndent: number;
   step: number;
-  pairs: Array<{ key: string; first: number; last: number }>;
+  pairs: LinePair[];
 }
 
 function blockBody(text: string, located: LocatedUser): BlockBody | undefined {
@@ -134,11 +134,12 @@ function blockBody(text: string, located: LocatedUser): BlockBody | undefined {
     const next = newline === -1 ? text.length : newline + 1;
     const carriage = newline > end && text[newline - 1] === '\r';
     const line: Line = { content: text.slice(end, newline === -1 ? text.length : carriage ? newline - 1 : newline), eol: newline === -1 ? '' : carriage ? '\r\n' : '\n' };
-    if (!isBlank(line.content) && indentOf(line.content) <= keyColumn) break;
+    const loose = isBlank(line.content) || line.content.trimStart().startsWith('#');
+    if (!loose && indentOf(line.content) <= keyColumn) break;
     end = next;
     lines.push(line);
-    // Blank lines after the body belong to whatever follows, not to the body.
-    if (!isBlank(line.content)) {
+    // Blank and comment lines belong to the body only when more of the body follows them.
+    if (!loose) {
       kept = end;
       keptCount = lines.length;
     }
@@ -148,28 +149,74 @@ function blockBody(text: string, located: LocatedUser): BlockBody | undefined {
   const firstContent = lines.find((line) => !isBlank(line.content) && !line.content.trimStart().startsWith('#'));
   if (firstContent === undefined) return undefined;
   const bodyIndent = indentOf(firstContent.content);
-  const pairs: BlockBody['pairs'] = [];
-  lines.forEach((line, index) => {
-    if (indentOf(line.content) !== bodyIndent || isBlank(line.content)) return;
-    const rest = line.content.slice(bodyIndent);
-    if (rest.startsWith('#') || rest.startsWith('- ') || rest === '-') return;
-    const key = keyOf(line.content);
-    if (key === undefined) return;
-    const previous = pairs[pairs.length - 1];
-    if (previous !== undefined) previous.last = index - 1;
-    pairs.push({ key, first: index, last: lines.length - 1 });
-  });
-  // Comments and blank lines at the body's own indentation after a pair's content sit between pairs.
-  for (const pair of pairs) {
-    while (pair.last > pair.first) {
-      const content = lines[pair.last]?.content ?? '';
-      if (isBlank(content) || (content.trimStart().startsWith('#') && indentOf(content) <= bodyIndent)) pair.last--;
-      else break;
-    }
-  }
+  const pairs = pairsAt(lines, 0, lines.length - 1, bodyIndent);
   const keys = Object.keys(located.body);
   if (pairs.length !== keys.length || pairs.some((pair, index) => pair.key !== keys[index])) return undefined;
   return { start, end, lines, bodyIndent, step: bodyIndent - keyColumn > 0 ? bodyIndent - keyColumn : 2, pairs };
+}
+
+type LinePair = { key: string; first: number; last: number };
+
+/** The keys of a block mapping at `indent` within lines[from..to], each with the lines it spans. */
+function pairsAt(lines: Line[], from: number, to: number, indent: number): LinePair[] {
+  const pairs: LinePair[] = [];
+  for (let index = from; index <= to; index++) {
+    const content = lines[index]?.content ?? '';
+    if (indentOf(content) !== indent || isBlank(content)) continue;
+    const rest = content.slice(indent);
+    if (rest.startsWith('#') || rest.startsWith('- ') || rest === '-') continue;
+    const key = keyOf(content);
+    if (key === undefined) continue;
+    const previous = pairs[pairs.length - 1];
+    if (previous !== undefined) previous.last = index - 1;
+    pairs.push({ key, first: index, last: to });
+  }
+  // Comments and blank lines at the mapping's own indentation after a pair's content sit between pairs.
+  for (const pair of pairs) {
+    while (pair.last > pair.first) {
+      const content = lines[pair.last]?.content ?? '';
+      if (isBlank(content) || (content.trimStart().startsWith('#') && indentOf(content) <= indent)) pair.last--;
+      else break;
+    }
+  }
+  return pairs;
+}
+
+/** The indentation of the first content line in lines[from..to], which is a nested mapping's own. */
+function nestedIndent(lines: Line[], from: number, to: number): number | undefined {
+  for (let index = from; index <= to; index++) {
+    const content = lines[index]?.content ?? '';
+    if (!isBlank(content) && !content.trimStart().startsWith('#')) return indentOf(content);
+  }
+  return undefined;
+}
+
+/**
+ * The body's lines without token fields, every other byte kept; undefined when the token fields are not
+ * laid out as plain block keys, and the caller then writes the skeleton out afresh.
+ */
+function linesWithoutTokenFields(block: BlockBody, body: Json): string | undefined {
+  const { lines, pairs } = block;
+  const drop = new Set<number>();
+  const dropPair = (pair: LinePair) => {
+    for (let i = pair.first; i <= pair.last; i++) drop.add(i);
+  };
+  for (const pair of pairs) {
+    if (pair.key === 'token') dropPair(pair);
+    if (pair.key !== 'auth-provider') continue;
+    const providerIndent = nestedIndent(lines, pair.first + 1, pair.last);
+    if (providerIndent === undefined) continue;
+    const config = pairsAt(lines, pair.first + 1, pair.last, providerIndent).find((inner) => inner.key === 'config');
+    if (config === undefined) continue;
+    const configIndent = nestedIndent(lines, config.first + 1, config.last);
+    if (configIndent === undefined) continue;
+    for (const inner of pairsAt(lines, config.first + 1, config.last, configIndent)) {
+      if ((LEGACY_TOKEN_KEYS as readonly string[]).includes(inner.key)) dropPair(inner);
+    }
+  }
+  const text = joinLines(lines.filter((_, index) => !drop.has(index)));
+  const expected = JSON.stringify(withoutTokenFields(body));
+  return JSON.stringify(parseSkeleton(text) ?? null) === expected ? text : undefined;
 }
 
 function hasTokenFields(body: Json): boolean {
@@ -285,7 +332,7 @@ export function patchCredentials(text: string, file: string, userName: string, c
   if (!alreadyKept) {
     const regionText = joinLines(lines);
     const skeleton = hasTokenFields(located.body)
-      ? blockYaml(withoutTokenFields(located.body), bodyIndent, step, located.indentlessSequences, eol)
+      ? (linesWithoutTokenFields(block, located.body) ?? blockYaml(withoutTokenFields(located.body), bodyIndent, step, located.indentlessSequences, eol))
       : regionText;
     const extensions = pairs.find((pair) => pair.key === 'extensions');
     const ours = { extension: { skeleton }, name: EXTENSION_NAME };
@@ -356,6 +403,6 @@ export function patchClear(text: string, file: string, userName: string): string
   const restored =
     kept !== undefined
       ? reindent(kept, block.bodyIndent, eol)
-      : blockYaml(withoutTokenFields(located.body), block.bodyIndent, block.step, located.indentlessSequences, eol);
+      : (linesWithoutTokenFields(block, located.body) ?? blockYaml(withoutTokenFields(located.body), block.bodyIndent, block.step, located.indentlessSequences, eol));
   return splice(text, block.start, block.end, restored);
 }
