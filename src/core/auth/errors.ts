@@ -109,6 +109,8 @@ export function toAuthError(error: unknown, context: FailureContext): AuthError 
   }
 
   if (status !== undefined && (status >= 500 || status === 429)) return platformError(context, `HTTP ${status}`, status, retryAfterMs);
+  // MSAL replays a recent 5xx or 429 from memory without a request, with only the AADSTS numbers as its code.
+  if (msalCode !== undefined && /^\d+( \d+)*$/.test(msalCode)) return platformError(context, `AADSTS${msalCode.split(' ')[0]}`, undefined, retryAfterMs);
 
   switch (msalCode) {
     case 'no_account_in_silent_request':
