@@ -1,0 +1,167 @@
+// The control endpoint: a loopback HTTP server the harness runs beside code-server, through which tests
+// inside the extension host ask for what only the browser side can do. Protocol (all POST, JSON in and
+// out, under a URL with a random path segment that the extension host gets in AKS_SIGNIN_TEST_HARNESS_URL):
+//
+//   screenshot { name, pageId? }           -> { path }    PNG of the workbench (or that page) in screenshotsDir
+//   openPage   { url? }                    -> { pageId }  a second tab in the workbench's browser context
+//   steps      { pageId, steps: Step[], stepTimeoutMs? = 15000 }
+//                                          -> { results } runs the steps in order; `text` steps yield strings
+//   closePage  { pageId }                  -> {}
+//
+//   Step = { goto: url } | { fill: label, value } | { click: name, role? = 'button' }
+//        | { text: cssSelector } | { waitForText: text }
+//
+// Failures answer 500 with { error }. Values given to `fill` are never logged: they may be codes or
+// secrets. protocol.ts holds the types; client.ts is the typed caller for use inside the extension host.
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import type { BrowserContext, Page } from 'playwright-core';
+import type { ControlRequests, Step } from './protocol';
+
+export interface ControlTarget {
+  /** The workbench page; absent until the browser is up. */
+  workbench(): Page | undefined;
+  context(): BrowserContext | undefined;
+  screenshotsDir: string;
+  log(line: string): void;
+}
+
+export interface ControlEndpoint {
+  url: string;
+  close(): Promise<void>;
+}
+
+const safeName = /^[\w.-]{1,100}$/;
+const stepTimeoutMs = 15_000;
+
+async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+  let body = '';
+  for await (const chunk of req) body += chunk;
+  const parsed: unknown = body ? JSON.parse(body) : {};
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('the body must be a JSON object');
+  return parsed as Record<string, unknown>;
+}
+
+function requireString(body: Record<string, unknown>, key: string): string {
+  const value = body[key];
+  if (typeof value !== 'string' || value === '') throw new Error(`"${key}" must be a non-empty string`);
+  return value;
+}
+
+async function runStep(page: Page, step: Step): Promise<string | null> {
+  if ('goto' in step) {
+    await page.goto(step.goto);
+    return null;
+  }
+  if ('fill' in step) {
+    await page.getByLabel(step.fill, { exact: true }).fill(step.value);
+    return null;
+  }
+  if ('click' in step) {
+    await page.getByRole(step.role ?? 'button', { name: step.click, exact: true }).click();
+    return null;
+  }
+  if ('text' in step) {
+    return page.locator(step.text).first().innerText();
+  }
+  if ('waitForText' in step) {
+    await page.getByText(step.waitForText).first().waitFor();
+    return null;
+  }
+  throw new Error(`unknown step ${JSON.stringify(Object.keys(step))}`);
+}
+
+function describeStep(step: Step): string {
+  if ('fill' in step) return `fill "${step.fill}"`;
+  return JSON.stringify(step);
+}
+
+export async function startControlEndpoint(target: ControlTarget): Promise<ControlEndpoint> {
+  const pages = new Map<string, Page>();
+  let nextPageId = 1;
+
+  const pageFor = (pageId: string | undefined): Page => {
+    const page = pageId === undefined ? target.workbench() : pages.get(pageId);
+    if (!page) throw new Error(pageId === undefined ? 'the workbench is not open yet' : `no page "${pageId}"`);
+    return page;
+  };
+
+  const handlers: { [K in keyof ControlRequests]: (body: Record<string, unknown>) => Promise<ControlRequests[K]['response']> } = {
+    async screenshot(body) {
+      const name = requireString(body, 'name');
+      if (!safeName.test(name)) throw new Error('"name" may hold only letters, digits, "_", "-" and "."');
+      const page = pageFor(body.pageId === undefined ? undefined : requireString(body, 'pageId'));
+      mkdirSync(target.screenshotsDir, { recursive: true });
+      const path = join(target.screenshotsDir, name.endsWith('.png') ? name : `${name}.png`);
+      await page.screenshot({ path });
+      return { path };
+    },
+    async openPage(body) {
+      const context = target.context();
+      if (!context) throw new Error('the browser is not open yet');
+      const page = await context.newPage();
+      const pageId = `page-${nextPageId++}`;
+      pages.set(pageId, page);
+      if (body.url !== undefined) await page.goto(requireString(body, 'url'));
+      return { pageId };
+    },
+    async steps(body) {
+      const page = pageFor(requireString(body, 'pageId'));
+      if (!Array.isArray(body.steps)) throw new Error('"steps" must be an array');
+      page.setDefaultTimeout(typeof body.stepTimeoutMs === 'number' ? body.stepTimeoutMs : stepTimeoutMs);
+      const results: (string | null)[] = [];
+      try {
+        for (const step of body.steps as Step[]) {
+          try {
+            results.push(await runStep(page, step));
+          } catch (error) {
+            throw new Error(`step ${results.length + 1} (${describeStep(step)}) failed: ${(error as Error).message.split('\n')[0]}`);
+          }
+        }
+      } finally {
+        page.setDefaultTimeout(stepTimeoutMs);
+      }
+      return { results };
+    },
+    async closePage(body) {
+      const pageId = requireString(body, 'pageId');
+      await pageFor(pageId).close();
+      pages.delete(pageId);
+      return {};
+    },
+  };
+
+  const secretPath = `/${randomBytes(12).toString('hex')}/`;
+  const server: Server = createServer((req, res) => {
+    const action = req.url?.startsWith(secretPath) ? req.url.slice(secretPath.length) : '';
+    const reply = (status: number, body: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    };
+    if (req.method !== 'POST' || !Object.hasOwn(handlers, action)) {
+      reply(404, { error: `unknown action "${action}"` });
+      return;
+    }
+    const handle: (body: Record<string, unknown>) => Promise<unknown> = handlers[action as keyof ControlRequests];
+    readJson(req)
+      .then((body) => {
+        target.log(`[harness] ${action}`);
+        return handle(body);
+      })
+      .then((result) => reply(200, result), (error: Error) => reply(500, { error: error.message }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    url: `http://127.0.0.1:${port}${secretPath}`,
+    async close() {
+      await Promise.allSettled([...pages.values()].map((page) => page.close()));
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

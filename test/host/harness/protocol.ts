@@ -1,0 +1,20 @@
+// The control endpoint's request and response shapes, shared by the harness (control.ts) and the tests
+// inside the extension host (client.ts). Kept free of runtime imports: the extension host loads it.
+
+export const harnessUrlVariable = 'AKS_SIGNIN_TEST_HARNESS_URL';
+
+export type Step =
+  | { goto: string }
+  | { fill: string; value: string }
+  | { click: string; role?: AriaRole }
+  | { text: string }
+  | { waitForText: string };
+
+export type AriaRole = 'button' | 'link' | 'checkbox' | 'radio' | 'tab' | 'menuitem' | 'option' | 'textbox';
+
+export interface ControlRequests {
+  screenshot: { request: { name: string; pageId?: string }; response: { path: string } };
+  openPage: { request: { url?: string }; response: { pageId: string } };
+  steps: { request: { pageId: string; steps: Step[]; stepTimeoutMs?: number }; response: { results: (string | null)[] } };
+  closePage: { request: { pageId: string }; response: Record<string, never> };
+}
