@@ -285,9 +285,24 @@ export class AuthEngine implements Disposable {
     return {
       accessToken: result.accessToken,
       ...(refreshToken !== undefined ? { refreshToken } : {}),
-      expiresOn: result.expiresOn,
+      expiresOn: earlierExpiry(result.expiresOn, result.accessToken),
       account: signedInAccount(result.account),
     };
+  }
+}
+
+/**
+ * MSAL counts the lifetime from its own rounded clock, which can put the expiry up to a second after the
+ * token's `exp`; the legacy kubeconfig format passes it on to kubectl, so never claim more than the token does.
+ */
+function earlierExpiry(msalExpiry: Date, accessToken: string): Date {
+  const payload = accessToken.split('.')[1];
+  if (!payload) return msalExpiry;
+  try {
+    const exp = (JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { exp?: unknown }).exp;
+    return typeof exp === 'number' && exp * 1000 < msalExpiry.getTime() ? new Date(exp * 1000) : msalExpiry;
+  } catch {
+    return msalExpiry;
   }
 }
 
