@@ -7,7 +7,7 @@ import { authorityFor, resolveCloud, scopesFor, standardLoginHosts, tenantOf } f
 import { AuthError, cancelledError, toAuthError } from './errors';
 import type { FailureContext } from './errors';
 import { HttpsNetworkClient } from './network';
-import { redactSecrets } from './redact';
+import { redactingLogger } from '../redact';
 import { Sequencer } from './sequencer';
 import { SecretCachePlugin, SharedCacheSecret } from './token-cache';
 import type { AuthTarget, SignedInAccount, TokenResult } from './types';
@@ -345,12 +345,3 @@ function isGuid(value: string): boolean {
   return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value);
 }
 
-function redactingLogger(logger: Logger): Logger {
-  return {
-    trace: (message) => logger.trace(redactSecrets(message)),
-    debug: (message) => logger.debug(redactSecrets(message)),
-    info: (message) => logger.info(redactSecrets(message)),
-    warn: (message) => logger.warn(redactSecrets(message)),
-    error: (message) => logger.error(redactSecrets(message)),
-  };
-}

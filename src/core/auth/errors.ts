@@ -1,6 +1,6 @@
 // Every way a sign-in or refresh can end badly, as one error type whose message tells a person what happened
 // and what to do next. MSAL's own messages are links to a code table, so they are never shown.
-import { redactSecrets } from './redact';
+import { redactSecrets } from '../redact';
 import type { TransportFailure } from './network';
 import type { AuthErrorKind } from './types';
 

@@ -5,4 +5,3 @@ export { AuthEngine } from './engine';
 export type { AuthEngineOptions } from './engine';
 export { resolveCloud, authorityFor, scopesFor } from './clouds';
 export { cacheSecretKey } from './token-cache';
-export { redactSecrets } from './redact';
