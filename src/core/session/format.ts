@@ -1,0 +1,50 @@
+// Which credential format to write into a kubeconfig user entry, and why: the answer is shown to the
+// user, because a wrong format is the one failure kubectl reports only as "auth plugin removed".
+import { execFile } from 'node:child_process';
+import type { CredentialFormat, UserCredential } from '../kubeconfig';
+
+export type FormatSetting = 'auto' | CredentialFormat;
+
+export interface FormatChoice {
+  format: CredentialFormat;
+  reason: string;
+}
+
+/** The first kubectl minor version that no longer reads the `azure` auth-provider. */
+const azureProviderRemovedInMinor = 26;
+
+export function chooseCredentialFormat(
+  setting: FormatSetting,
+  credential: Extract<UserCredential, { kind: 'aks' }>,
+  kubectlMinor: number | undefined,
+): FormatChoice {
+  if (setting !== 'auto') {
+    return { format: setting, reason: `aksSignIn.credentialFormat is "${setting}"` };
+  }
+  if (credential.format !== 'none') {
+    return { format: credential.format, reason: `the entry already holds the ${credential.format} form` };
+  }
+  if (credential.identity.origin === 'exec-kubelogin') {
+    return { format: 'token', reason: 'the entry used kubelogin, which a static token replaces for every kubectl' };
+  }
+  if (kubectlMinor !== undefined && kubectlMinor >= azureProviderRemovedInMinor) {
+    return { format: 'token', reason: `kubectl 1.${kubectlMinor} on PATH no longer reads the azure auth-provider` };
+  }
+  const kubectl = kubectlMinor === undefined ? 'no kubectl was found on PATH' : `kubectl 1.${kubectlMinor} on PATH reads it`;
+  return { format: 'legacy', reason: `the entry uses the azure auth-provider and ${kubectl}` };
+}
+
+/** The client minor version of the kubectl on PATH, or undefined when there is none or it does not answer. */
+export function kubectlClientMinor(env: NodeJS.ProcessEnv = process.env): Promise<number | undefined> {
+  return new Promise((resolve) => {
+    execFile('kubectl', ['version', '--client', '-o', 'json'], { env, timeout: 10_000 }, (error, stdout) => {
+      if (error) return resolve(undefined);
+      try {
+        const minor = Number.parseInt(String(JSON.parse(stdout).clientVersion?.minor ?? ''), 10);
+        resolve(Number.isFinite(minor) ? minor : undefined);
+      } catch {
+        resolve(undefined);
+      }
+    });
+  });
+}
