@@ -1,7 +1,104 @@
+// Wiring only: activation builds the objects and returns; the kubeconfig is read right after, off the
+// activation path, and the first network call happens on sign-in or on a due refresh.
+import * as path from 'node:path';
 import * as vscode from 'vscode';
+import type { AuthEngine } from './core/auth';
+import { systemClock } from './core/ports';
+import { kubectlClientMinor } from './core/session/format';
+import { SessionService } from './core/session/service';
+import { channelLogger, secretStorageStore } from './vscode/adapters';
+import { ClusterTreeProvider } from './vscode/clusterTree';
+import { registerCommands } from './vscode/commands';
+import { affectsSettings, readSettings } from './vscode/settings';
+import { SignInStatusBar } from './vscode/statusBar';
 
-export function activate(_context: vscode.ExtensionContext): void {
-  // Wiring comes with the VS Code layer.
+export interface AksSignInApi {
+  /** For tests and other extensions: the service behind the views. */
+  readonly service: SessionService;
+}
+
+const reloadDelayMs = 300;
+
+export function activate(context: vscode.ExtensionContext): AksSignInApi {
+  const log = vscode.window.createOutputChannel('AKS Sign-In', { log: true });
+  const logger = channelLogger(log);
+  const secretStore = secretStorageStore(context.secrets);
+
+  let engine: AuthEngine | undefined;
+  const auth = (): AuthEngine => {
+    // Loaded on first use, so activation does not pay for MSAL.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { AuthEngine: Engine } = require('./core/auth') as typeof import('./core/auth');
+    return (engine ??= new Engine({ secretStore, logger }));
+  };
+
+  const service = new SessionService({
+    auth: {
+      signIn: (...args) => auth().signIn(...args),
+      acquireSilent: (...args) => auth().acquireSilent(...args),
+      signOut: (...args) => auth().signOut(...args),
+    },
+    clock: systemClock,
+    logger,
+    state: context.globalState,
+    settings: readSettings,
+    kubectlMinor: () => kubectlClientMinor(),
+  });
+
+  const tree = new ClusterTreeProvider(service);
+  const view = vscode.window.createTreeView('aksSignIn.clusters', { treeDataProvider: tree, showCollapseAll: false });
+  const statusBar = new SignInStatusBar(service, () => readSettings().refreshBeforeMinutes);
+
+  const updateContextKeys = () => {
+    const status = service.kubeconfig;
+    const state = status.kind !== 'loaded' ? status.kind : service.entries().some((entry) => entry.state.kind !== 'notAks') ? 'ok' : 'noAks';
+    void vscode.commands.executeCommand('setContext', 'aksSignIn.kubeconfigState', state);
+  };
+
+  let watchers: vscode.Disposable[] = [];
+  let reloadTimer: ReturnType<typeof setTimeout> | undefined;
+  const scheduleReload = () => {
+    if (reloadTimer) clearTimeout(reloadTimer);
+    reloadTimer = setTimeout(() => void service.reload(), reloadDelayMs);
+  };
+  const watchKubeconfigs = () => {
+    for (const watcher of watchers) watcher.dispose();
+    // Watch the folder, not the file: kubectl and this extension replace the file by renaming over it.
+    watchers = readSettings().kubeconfigPaths.map((file) => {
+      const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(path.dirname(file)), path.basename(file)));
+      watcher.onDidChange(scheduleReload);
+      watcher.onDidCreate(scheduleReload);
+      watcher.onDidDelete(scheduleReload);
+      return watcher;
+    });
+  };
+
+  context.subscriptions.push(
+    log,
+    service,
+    tree,
+    view,
+    statusBar,
+    service.onDidChange(updateContextKeys),
+    ...registerCommands(service, log),
+    vscode.workspace.onDidChangeConfiguration((event) => {
+      if (!affectsSettings(event)) return;
+      service.reschedule();
+      watchKubeconfigs();
+      scheduleReload();
+    }),
+    vscode.workspace.onDidGrantWorkspaceTrust(() => {
+      watchKubeconfigs();
+      scheduleReload();
+    }),
+    { dispose: () => watchers.forEach((watcher) => watcher.dispose()) },
+    { dispose: () => reloadTimer && clearTimeout(reloadTimer) },
+    { dispose: () => engine?.dispose() },
+  );
+
+  watchKubeconfigs();
+  void service.reload();
+  return { service };
 }
 
 export function deactivate(): void {}

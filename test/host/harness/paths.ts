@@ -36,7 +36,7 @@ export function assertHostInstalled(): void {
   }
   if (!existsSync(chromiumPath)) missing.push(`Chromium at ${chromiumPath}`);
   if (missing.length > 0) {
-    throw new Error(`The VS Code host tests need ${missing.join(' and ')}; run scripts/setup-host.sh (npm run setup:host) first.`);
+    throw new Error(`The VS Code host tests need ${missing.join(' and ')}; run "npm run setup" first.`);
   }
 }
 

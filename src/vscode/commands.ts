@@ -1,0 +1,189 @@
+// The commands of the palette, the tree and the status-bar menu. Each takes an optional context name
+// (or a tree node) and otherwise asks with a quick pick.
+import * as os from 'node:os';
+import * as vscode from 'vscode';
+import { AuthError } from '../core/auth/errors';
+import { setCurrentContext } from '../core/kubeconfig';
+import { describeState } from '../core/session/describe';
+import { messageOf, type ContextEntry, type SessionService } from '../core/session/service';
+import type { ClusterNode } from './clusterTree';
+import { signInWithDeviceCode } from './deviceCode';
+import { kubeconfigLocation, knownKubeconfigs } from './settings';
+
+type ContextArgument = string | ClusterNode | undefined;
+
+interface ContextPick extends vscode.QuickPickItem {
+  entry: ContextEntry;
+}
+
+function contextNameOf(argument: ContextArgument): string | undefined {
+  if (typeof argument === 'string') return argument;
+  if (argument?.kind === 'context') return argument.entry.context.name;
+  return undefined;
+}
+
+async function pickContext(
+  service: SessionService,
+  argument: ContextArgument,
+  title: string,
+  eligible: (entry: ContextEntry) => boolean,
+  emptyMessage: string,
+): Promise<string | undefined> {
+  const given = contextNameOf(argument);
+  if (given) return given;
+  const candidates = service.entries().filter(eligible);
+  if (candidates.length === 0) {
+    void vscode.window.showInformationMessage(emptyMessage);
+    return undefined;
+  }
+  if (candidates.length === 1) return candidates[0]!.context.name;
+  const now = Date.now();
+  const picked = await vscode.window.showQuickPick<ContextPick>(
+    candidates.map((entry) => ({
+      entry,
+      label: entry.context.name,
+      description: `${entry.current ? '(current) ' : ''}${describeState(entry.state, now)}`,
+      detail: `cluster ${entry.context.clusterName} · ${entry.context.server ?? 'no server'} · user ${entry.context.userName}`,
+    })),
+    { title, placeHolder: 'Choose a context', matchOnDescription: true, matchOnDetail: true },
+  );
+  return picked?.entry.context.name;
+}
+
+const isAks = (entry: ContextEntry) => entry.state.kind !== 'notAks';
+const hasSession = (entry: ContextEntry) => ['signedIn', 'retrying', 'expired', 'needsSignIn'].includes(entry.state.kind);
+const needsSignIn = (entry: ContextEntry) => ['signedOut', 'expired', 'needsSignIn'].includes(entry.state.kind);
+
+async function showFailure(action: string, error: unknown, retry?: () => unknown): Promise<void> {
+  if (error instanceof AuthError && error.kind === 'cancelled') {
+    void vscode.window.showInformationMessage(`${action} cancelled.`);
+    return;
+  }
+  const buttons = retry ? ['Try Again', 'Show Log'] : ['Show Log'];
+  const choice = await vscode.window.showErrorMessage(`${action} failed: ${messageOf(error)}`, ...buttons);
+  if (choice === 'Try Again') retry?.();
+  if (choice === 'Show Log') void vscode.commands.executeCommand('aksSignIn.showLog');
+}
+
+export function registerCommands(service: SessionService, log: vscode.LogOutputChannel): vscode.Disposable[] {
+  const signIn = async (argument?: ContextArgument): Promise<void> => {
+    // With no argument the quick pick is skipped only when exactly one context still needs signing in.
+    const contextName = contextNameOf(argument) ?? (await pickContext(service, undefined, 'AKS: Sign In', service.entries().some(needsSignIn) ? needsSignIn : isAks, 'The kubeconfig has no AKS context to sign in to.'));
+    if (!contextName) return;
+    try {
+      const outcome = await signInWithDeviceCode(service, contextName);
+      const others = outcome.alsoSignedIn.length > 0 ? ` Also signed in: ${outcome.alsoSignedIn.join(', ')}.` : '';
+      void vscode.window.showInformationMessage(
+        `Signed in to "${contextName}" as ${outcome.account}. The kubeconfig holds the ${outcome.format} form because ${outcome.formatReason}.${others}`,
+      );
+    } catch (error) {
+      log.warn(`Sign-in to "${contextName}" failed: ${messageOf(error)}`);
+      await showFailure('Sign-in', error, () => signIn(contextName));
+    }
+  };
+
+  const signOut = async (argument?: ContextArgument): Promise<void> => {
+    const contextName = await pickContext(service, argument, 'AKS: Sign Out', hasSession, 'No AKS context is signed in.');
+    if (!contextName) return;
+    try {
+      await service.signOut(contextName);
+      void vscode.window.showInformationMessage(`Signed out of "${contextName}". Its kubeconfig user is back to what it was before sign-in.`);
+    } catch (error) {
+      await showFailure('Sign-out', error);
+    }
+  };
+
+  const refresh = async (argument?: ContextArgument): Promise<void> => {
+    const contextName = contextNameOf(argument);
+    try {
+      await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'AKS: refreshing tokens' }, () => service.refresh(contextName));
+      const entries = service.entries().filter((entry) => (contextName ? entry.context.name === contextName : hasSession(entry)));
+      const failed = entries.filter((entry) => entry.state.kind !== 'signedIn');
+      if (failed.length > 0) {
+        const now = Date.now();
+        await showFailure('Refresh', new Error(failed.map((entry) => `${entry.context.name}: ${describeState(entry.state, now)}`).join('; ')));
+      } else if (entries.length === 0) {
+        void vscode.window.showInformationMessage('No AKS context is signed in, so there is nothing to refresh.');
+      }
+    } catch (error) {
+      await showFailure('Refresh', error);
+    }
+  };
+
+  const selectKubeconfig = async (): Promise<void> => {
+    const current = kubeconfigLocation().paths[0];
+    const browse = '$(folder-opened) Browse…';
+    const defaultPath = `${os.homedir()}/.kube/config`;
+    const choices = [...new Set([...knownKubeconfigs(), ...kubeconfigLocation().paths, defaultPath])];
+    const picked = await vscode.window.showQuickPick(
+      [...choices.map((path) => ({ label: path, description: path === current ? '(in use)' : undefined })), { label: browse }],
+      { title: 'AKS: Select Kubeconfig', placeHolder: 'The kubeconfig whose AKS users are signed in and kept current' },
+    );
+    if (!picked) return;
+    let chosen = picked.label;
+    if (chosen === browse) {
+      const uris = await vscode.window.showOpenDialog({ canSelectMany: false, openLabel: 'Use This Kubeconfig', defaultUri: current ? vscode.Uri.file(current) : undefined });
+      if (!uris?.[0]) return;
+      chosen = uris[0].fsPath;
+    }
+    const target = vscode.workspace.isTrusted && vscode.workspace.workspaceFolders ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
+    await vscode.workspace.getConfiguration('aksSignIn').update('kubeconfig', chosen, target);
+  };
+
+  const openKubeconfig = async (argument?: ClusterNode): Promise<void> => {
+    const status = service.kubeconfig;
+    const file = argument?.kind === 'file' ? argument.file : status.kind === 'loaded' ? status.view.files[0] : status.paths[0];
+    if (!file) {
+      void vscode.window.showInformationMessage('No kubeconfig is in use. Select one first.');
+      return;
+    }
+    try {
+      await vscode.window.showTextDocument(vscode.Uri.file(file));
+    } catch (error) {
+      await showFailure(`Opening ${file}`, error);
+    }
+  };
+
+  const useContext = async (argument?: ContextArgument): Promise<void> => {
+    const contextName = await pickContext(service, argument, 'AKS: Use Context', (entry) => !entry.current, 'There is no other context to switch to.');
+    const status = service.kubeconfig;
+    if (!contextName || status.kind !== 'loaded') return;
+    try {
+      // kubectl reads current-context from the first file of the list, so that is where it is set.
+      await setCurrentContext(status.view.files[0]!, contextName);
+      await service.reload();
+      vscode.window.setStatusBarMessage(`kubectl now uses the context "${contextName}".`, 5000);
+    } catch (error) {
+      await showFailure('Switching context', error);
+    }
+  };
+
+  const copyServerUrl = async (argument?: ContextArgument): Promise<void> => {
+    const contextName = contextNameOf(argument);
+    const server = service.entries().find((entry) => entry.context.name === contextName)?.context.server;
+    if (server) await vscode.env.clipboard.writeText(server);
+  };
+
+  const statusMenu = async (): Promise<void> => {
+    const actions: (vscode.QuickPickItem & { command: string })[] = [
+      { label: '$(refresh) Refresh Tokens Now', command: 'aksSignIn.refresh' },
+      { label: '$(sign-in) Sign In…', command: 'aksSignIn.signIn' },
+      { label: '$(sign-out) Sign Out…', command: 'aksSignIn.signOut' },
+      { label: '$(output) Show Log', command: 'aksSignIn.showLog' },
+    ];
+    const picked = await vscode.window.showQuickPick(actions, { title: 'AKS Sign-In' });
+    if (picked) await vscode.commands.executeCommand(picked.command);
+  };
+
+  return [
+    vscode.commands.registerCommand('aksSignIn.signIn', signIn),
+    vscode.commands.registerCommand('aksSignIn.signOut', signOut),
+    vscode.commands.registerCommand('aksSignIn.refresh', refresh),
+    vscode.commands.registerCommand('aksSignIn.selectKubeconfig', selectKubeconfig),
+    vscode.commands.registerCommand('aksSignIn.openKubeconfig', openKubeconfig),
+    vscode.commands.registerCommand('aksSignIn.useContext', useContext),
+    vscode.commands.registerCommand('aksSignIn.showLog', () => log.show()),
+    vscode.commands.registerCommand('aksSignIn.copyServerUrl', copyServerUrl),
+    vscode.commands.registerCommand('aksSignIn.statusMenu', statusMenu),
+  ];
+}

@@ -1,0 +1,80 @@
+// The status-bar item: the time left on the soonest-expiring signed-in identity, coloured when the
+// user should act; hidden when the kubeconfig has no AKS identity at all.
+import * as vscode from 'vscode';
+import { describeState, escapeMarkdown, formatTimeLeft, needsAttention } from '../core/session/describe';
+import type { ContextEntry, SessionService } from '../core/session/service';
+
+const tickMs = 15_000;
+
+export class SignInStatusBar implements vscode.Disposable {
+  private readonly item = vscode.window.createStatusBarItem('aksSignIn.status', vscode.StatusBarAlignment.Left, 50);
+  private readonly subscription: { dispose(): void };
+  private ticker: ReturnType<typeof setInterval> | undefined;
+
+  constructor(
+    private readonly service: SessionService,
+    private readonly refreshBeforeMinutes: () => number,
+  ) {
+    this.item.name = 'AKS Sign-In';
+    this.item.command = 'aksSignIn.statusMenu';
+    this.subscription = service.onDidChange(() => this.render());
+    this.render();
+  }
+
+  render(): void {
+    const aks = this.service.entries().filter((entry) => entry.state.kind !== 'notAks');
+    if (aks.length === 0) {
+      this.item.hide();
+      this.setTicking(false);
+      return;
+    }
+    const now = Date.now();
+    const signedIn = aks.filter((entry) => 'expiresOn' in entry.state || entry.state.kind === 'needsSignIn');
+    const soonest = signedIn
+      .filter((entry): entry is ContextEntry & { state: { expiresOn: Date } } => 'expiresOn' in entry.state)
+      .sort((a, b) => a.state.expiresOn.getTime() - b.state.expiresOn.getTime())[0];
+    const attention = signedIn.some((entry) => needsAttention(entry.state));
+
+    if (signedIn.length === 0) {
+      this.item.text = aks.some((entry) => entry.state.kind === 'signingIn') ? '$(sync~spin) AKS signing in…' : '$(key) AKS: not signed in';
+      this.item.backgroundColor = undefined;
+    } else if (attention) {
+      const first = signedIn.find((entry) => needsAttention(entry.state))!;
+      this.item.text = first.state.kind === 'needsSignIn' ? '$(error) AKS: sign in again' : first.state.kind === 'expired' ? '$(error) AKS expired' : '$(warning) AKS refresh failed';
+      this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.errorBackground');
+    } else if (soonest) {
+      const left = soonest.state.expiresOn.getTime() - now;
+      this.item.text = `$(key) AKS ${formatTimeLeft(left)}`;
+      this.item.backgroundColor = left <= this.refreshBeforeMinutes() * 60_000 ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
+    }
+    this.item.tooltip = this.tooltip(aks, now);
+    this.item.accessibilityInformation = { label: `AKS Sign-In: ${this.item.text.replace(/\$\([^)]*\)\s*/g, '')}` };
+    this.item.show();
+    this.setTicking(signedIn.length > 0);
+  }
+
+  private tooltip(entries: ContextEntry[], now: number): vscode.MarkdownString {
+    const tooltip = new vscode.MarkdownString('**AKS Sign-In**\n\n| Context | State | Expires at | Format |\n|---|---|---|---|\n');
+    for (const { context, state } of entries) {
+      const expires = 'expiresOn' in state ? state.expiresOn.toLocaleTimeString() : '';
+      const format = 'format' in state ? state.format : '';
+      tooltip.appendMarkdown(`| ${escapeMarkdown(context.name)} | ${escapeMarkdown(describeState(state, now))} | ${expires} | ${format} |\n`);
+    }
+    tooltip.appendMarkdown('\nClick for sign-in actions.');
+    return tooltip;
+  }
+
+  private setTicking(on: boolean): void {
+    if (on && !this.ticker) this.ticker = setInterval(() => this.render(), tickMs);
+    if (!on && this.ticker) {
+      clearInterval(this.ticker);
+      this.ticker = undefined;
+    }
+  }
+
+  dispose(): void {
+    this.setTicking(false);
+    this.subscription.dispose();
+    this.item.dispose();
+  }
+}
