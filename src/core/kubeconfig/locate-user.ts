@@ -2,7 +2,7 @@
 // `az aks get-credentials` merges grow to megabytes (one CA bundle per cluster), and a token refresh
 // must cost less than kubectl's own rewrite, so block-style files are scanned line by line and only
 // the owned entry is parsed; flow-style and JSON files, which the scan cannot follow, are parsed whole.
-import { isMap, isScalar, isSeq, parseDocument, type Node, type Pair, type YAMLMap } from 'yaml';
+import { isMap, isScalar, isSeq, parseDocument, visit, type Node, type Pair, type YAMLMap } from 'yaml';
 import { KubeconfigError } from './errors';
 import { parseKubeconfigText } from './read';
 
@@ -118,12 +118,28 @@ function userPair(item: YAMLMap): Pair | undefined {
   return item.items.find((pair) => isScalar(pair.key) && pair.key.value === 'user');
 }
 
+function hasAlias(node: Node): boolean {
+  let found = false;
+  visit(node, {
+    Alias() {
+      found = true;
+      return visit.BREAK;
+    },
+  });
+  return found;
+}
+
 function fromItemNode(item: unknown, base: number, file: string, userName: string, indentless: boolean): LocatedUser {
   if (!isMap(item)) throw unknownUser(file, userName);
   const pair = userPair(item);
   const key = pair?.key as Node | undefined;
   const value = pair?.value as Node | undefined | null;
   if (pair === undefined || key?.range == null) throw new KubeconfigError('notAks', file, `The user "${userName}" in ${file} has no credentials section, so it is not an AKS Entra ID user. Run az aks get-credentials again.`);
+  // A bare toJSON() expands aliases without yaml's limit (an alias bomb exhausts memory), and an entry
+  // whose skeleton leans on an anchor elsewhere could not be restored on its own at sign-out.
+  if (value != null && hasAlias(value)) {
+    throw new KubeconfigError('malformed', file, `The user "${userName}" in ${file} uses YAML aliases (*name), which AKS Sign-In does not expand in a user entry. Replace them with their values by hand; the file was left untouched.`);
+  }
   const body: unknown = value == null ? null : value.toJSON();
   if (!isMap(value) || value.range == null || typeof body !== 'object' || body === null) {
     throw new KubeconfigError('notAks', file, `The user "${userName}" in ${file} is not an AKS Entra ID user; AKS Sign-In leaves it alone.`);
@@ -161,7 +177,8 @@ export function locateUser(text: string, file: string, userName: string): Locate
   if (unclear.length > 0) return locateByFullParse(text, file, userName);
   if (candidates.length > 1) throw duplicateUser(file, userName);
   const match = candidates[0];
-  if (match === undefined) throw unknownUser(file, userName);
+  // Only a full parse can tell a missing user from a file the scan could not follow (tabs, stray text).
+  if (match === undefined) return locateByFullParse(text, file, userName);
   const slice = text.slice(match.start, match.end);
   const document = parseDocument(slice);
   const error = document.errors[0];

@@ -44,7 +44,13 @@ export function parseKubeconfigText(text: string, file: string): Json {
     const line = text.slice(0, firstError.pos[0]).split('\n').length;
     throw new KubeconfigError('malformed', file, `The kubeconfig ${file} is not valid YAML (line ${line}: ${firstError.code}). Fix the file by hand; it was left untouched.`);
   }
-  const value: unknown = document.toJS();
+  let value: unknown;
+  try {
+    value = document.toJS();
+  } catch {
+    // yaml refuses to expand aliases past its limit (a "billion laughs" file), which would exhaust memory.
+    throw new KubeconfigError('malformed', file, `The kubeconfig ${file} uses too many YAML aliases to be read safely. Fix the file by hand; it was left untouched.`);
+  }
   // kubectl treats an empty file as an empty config.
   if (value === null || value === undefined) return {};
   if (!isObject(value) || !KUBECONFIG_KEYS.some((key) => key in value) || (value['kind'] !== undefined && value['kind'] !== 'Config')) {
