@@ -3,18 +3,21 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { AuthEngine } from './core/auth';
+import { cacheSecretKey } from './core/auth/token-cache';
 import { systemClock } from './core/ports';
 import { kubectlClientMinor } from './core/session/format';
 import { SessionService } from './core/session/service';
 import { channelLogger, secretStorageStore } from './vscode/adapters';
 import { ClusterTreeProvider } from './vscode/clusterTree';
 import { registerCommands } from './vscode/commands';
-import { affectsSettings, readSettings } from './vscode/settings';
+import { affectsSettings, kubectlPath, readSettings } from './vscode/settings';
 import { SignInStatusBar } from './vscode/statusBar';
 
 export interface AksSignInApi {
   /** For tests and other extensions: the service behind the views. */
   readonly service: SessionService;
+  /** How many accounts the token cache in SecretStorage holds for the kubeconfig's AKS clients (no secrets). */
+  cachedAccountCount(): Promise<number>;
 }
 
 const reloadDelayMs = 300;
@@ -42,7 +45,7 @@ export function activate(context: vscode.ExtensionContext): AksSignInApi {
     logger,
     state: context.globalState,
     settings: readSettings,
-    kubectlMinor: () => kubectlClientMinor(),
+    kubectlMinor: () => kubectlClientMinor(kubectlPath()),
   });
 
   const tree = new ClusterTreeProvider(service);
@@ -98,7 +101,15 @@ export function activate(context: vscode.ExtensionContext): AksSignInApi {
 
   watchKubeconfigs();
   void service.reload();
-  return { service };
+  const cachedAccountCount = async (): Promise<number> => {
+    let count = 0;
+    for (const clientId of service.clientIds()) {
+      const serialized = await context.secrets.get(cacheSecretKey(clientId));
+      if (serialized) count += Object.keys((JSON.parse(serialized) as { Account?: object }).Account ?? {}).length;
+    }
+    return count;
+  };
+  return { service, cachedAccountCount };
 }
 
 export function deactivate(): void {}

@@ -48,6 +48,17 @@ export function knownKubeconfigs(): string[] {
     .map((path) => expandPath(path, { homeDir: os.homedir(), workspaceFolder: workspaceFolderPath() }));
 }
 
+const kubernetesPlatform: Partial<Record<NodeJS.Platform, string>> = { linux: 'linux', darwin: 'mac', win32: 'windows' };
+
+/** The kubectl that kubectl commands here use: the Kubernetes extension's configured one, else the one on PATH.
+ *  Read from user settings only in Restricted Mode, since the extension runs it. */
+export function kubectlPath(): string {
+  const platform = kubernetesPlatform[process.platform];
+  const configured = (platform && kubernetesExtensionSetting(`vs-kubernetes.kubectl-path.${platform}`)) || kubernetesExtensionSetting('vs-kubernetes.kubectl-path');
+  if (typeof configured !== 'string' || configured === '') return 'kubectl';
+  return expandPath(configured, { homeDir: os.homedir(), workspaceFolder: workspaceFolderPath() });
+}
+
 export function readSettings(): SessionSettings {
   const config = vscode.workspace.getConfiguration('aksSignIn');
   const format = config.get<string>('credentialFormat', 'auto');

@@ -1,4 +1,4 @@
-// `npm start` as a person uses it: start scripts/sandbox.mjs, open the one printed URL in a browser, sign in
+// `npm start` as a person uses it: run it, open the one printed URL in a browser, sign in
 // through VS Code's own UI and the device-login page, then run kubectl against the sandbox cluster with the
 // kubeconfig the extension wrote. Ctrl+C must stop everything and exit 0.
 import { test } from 'node:test';
@@ -69,7 +69,7 @@ test('npm start serves a VS Code where a person signs in and kubectl then lists 
   rmSync(screenshots, { recursive: true, force: true });
 
   const started = Date.now();
-  const child = spawn(process.execPath, [join(repoRoot, 'scripts', 'sandbox.mjs')], {
+  const child = spawn('npm', ['start'], {
     cwd: repoRoot,
     env: { ...process.env, AKS_SANDBOX_DIR: sandboxDir },
     // Its own process group, like a terminal's foreground job, so Ctrl+C is delivered the same way.

@@ -1,6 +1,7 @@
 // A certificate authority made at test time, so every HTTPS peer on loopback (identity platform, API
 // server) is verified for real instead of with verification turned off.
 import { execFileSync } from 'node:child_process';
+import { createHash, X509Certificate } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -53,4 +54,10 @@ export function createTestCa(dir: string): TestCa {
       cert: readFileSync(join(dir, 'server.crt'), 'utf8'),
     },
   };
+}
+
+/** Base64 SHA-256 of a certificate's public key: what Chromium's --ignore-certificate-errors-spki-list pins. */
+export function spkiSha256(certificatePem: string): string {
+  const spki = new X509Certificate(certificatePem).publicKey.export({ type: 'spki', format: 'der' });
+  return createHash('sha256').update(spki).digest('base64');
 }

@@ -28,16 +28,16 @@ export function chooseCredentialFormat(
     return { format: 'token', reason: 'the entry used kubelogin, which a static token replaces for every kubectl' };
   }
   if (kubectlMinor !== undefined && kubectlMinor >= azureProviderRemovedInMinor) {
-    return { format: 'token', reason: `kubectl 1.${kubectlMinor} on PATH no longer reads the azure auth-provider` };
+    return { format: 'token', reason: `kubectl 1.${kubectlMinor} no longer reads the azure auth-provider` };
   }
-  const kubectl = kubectlMinor === undefined ? 'no kubectl was found on PATH' : `kubectl 1.${kubectlMinor} on PATH reads it`;
+  const kubectl = kubectlMinor === undefined ? 'no kubectl was found to ask' : `kubectl 1.${kubectlMinor} reads it`;
   return { format: 'legacy', reason: `the entry uses the azure auth-provider and ${kubectl}` };
 }
 
-/** The client minor version of the kubectl on PATH, or undefined when there is none or it does not answer. */
-export function kubectlClientMinor(env: NodeJS.ProcessEnv = process.env): Promise<number | undefined> {
+/** The client minor version of a kubectl (by default the one on PATH), or undefined when there is none or it does not answer. */
+export function kubectlClientMinor(kubectl = 'kubectl'): Promise<number | undefined> {
   return new Promise((resolve) => {
-    execFile('kubectl', ['version', '--client', '-o', 'json'], { env, timeout: 10_000 }, (error, stdout) => {
+    execFile(kubectl, ['version', '--client', '-o', 'json'], { timeout: 10_000 }, (error, stdout) => {
       if (error) return resolve(undefined);
       try {
         const minor = Number.parseInt(String(JSON.parse(stdout).clientVersion?.minor ?? ''), 10);

@@ -216,6 +216,11 @@ export class SessionService implements Disposable {
     return { context: entry.context, user: entry.user };
   }
 
+  /** The client ids of the kubeconfig's AKS users: one token cache each. */
+  clientIds(): Set<string> {
+    return new Set(this.entries().flatMap((entry) => (isAksUser(entry.user) ? [this.targetFor(entry.user).clientId] : [])));
+  }
+
   targetFor(user: AksUser): AuthTarget {
     const { identity } = user.credential;
     return {

@@ -1,5 +1,6 @@
 // Debian's Chromium driven by playwright-core: Playwright's own browser downloads need the internet.
 import { chromium, type Browser } from 'playwright-core';
+import { spkiSha256 } from '../../support/tls';
 import { assertHostInstalled, chromiumPath } from './paths';
 
 const chromiumArgs = [
@@ -11,7 +12,15 @@ const chromiumArgs = [
   '--no-first-run',
 ];
 
-export function launchBrowser(): Promise<Browser> {
+export interface BrowserOptions {
+  /** Server certificates (PEM) the browser accepts although no CA it knows signed them: the test CA's,
+   *  pinned by public key, so every other certificate is still checked. */
+  trustedCertificates?: string[];
+}
+
+export function launchBrowser(options: BrowserOptions = {}): Promise<Browser> {
   assertHostInstalled();
-  return chromium.launch({ executablePath: chromiumPath, headless: true, args: chromiumArgs });
+  const pins = (options.trustedCertificates ?? []).map(spkiSha256);
+  const args = pins.length > 0 ? [...chromiumArgs, `--ignore-certificate-errors-spki-list=${pins.join(',')}`] : chromiumArgs;
+  return chromium.launch({ executablePath: chromiumPath, headless: true, args });
 }

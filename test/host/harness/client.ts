@@ -3,7 +3,7 @@
 import { request } from 'node:http';
 import { harnessUrlVariable, type ControlRequests, type Step } from './protocol';
 
-export type { Step } from './protocol';
+export { workbenchPageId, type Step } from './protocol';
 
 function call<K extends keyof ControlRequests>(action: K, body: ControlRequests[K]['request']): Promise<ControlRequests[K]['response']> {
   const base = process.env[harnessUrlVariable];

@@ -9,7 +9,9 @@
 //   closePage  { pageId }                  -> {}
 //
 //   Step = { goto: url } | { fill: label, value } | { click: name, role? = 'button' }
-//        | { text: cssSelector } | { waitForText: text }
+//        | { text: cssSelector } | { waitForText: text } | { waitFor: cssSelector, state? = 'visible' }
+//        | { press: key } | { type: text }          (keyboard, e.g. F1 then "AKS: Sign In" then Enter)
+//   pageId "workbench" addresses the workbench itself.
 //
 // Failures answer 500 with { error }. Values given to `fill` are never logged: they may be codes or
 // secrets. protocol.ts holds the types; client.ts is the typed caller for use inside the extension host.
@@ -19,7 +21,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
-import type { ControlRequests, Step } from './protocol';
+import { workbenchPageId, type ControlRequests, type Step } from './protocol';
 
 export interface ControlTarget {
   /** The workbench page; absent until the browser is up. */
@@ -71,11 +73,24 @@ async function runStep(page: Page, step: Step): Promise<string | null> {
     await page.getByText(step.waitForText).first().waitFor();
     return null;
   }
+  if ('waitFor' in step) {
+    await page.locator(step.waitFor).first().waitFor({ state: step.state ?? 'visible' });
+    return null;
+  }
+  if ('press' in step) {
+    await page.keyboard.press(step.press);
+    return null;
+  }
+  if ('type' in step) {
+    await page.keyboard.type(step.type, { delay: 20 });
+    return null;
+  }
   throw new Error(`unknown step ${JSON.stringify(Object.keys(step))}`);
 }
 
 function describeStep(step: Step): string {
   if ('fill' in step) return `fill "${step.fill}"`;
+  if ('type' in step) return 'type';
   return JSON.stringify(step);
 }
 
@@ -84,7 +99,7 @@ export async function startControlEndpoint(target: ControlTarget): Promise<Contr
   let nextPageId = 1;
 
   const pageFor = (pageId: string | undefined): Page => {
-    const page = pageId === undefined ? target.workbench() : pages.get(pageId);
+    const page = pageId === undefined || pageId === workbenchPageId ? target.workbench() : pages.get(pageId);
     if (!page) throw new Error(pageId === undefined ? 'the workbench is not open yet' : `no page "${pageId}"`);
     return page;
   };

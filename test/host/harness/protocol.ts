@@ -8,7 +8,13 @@ export type Step =
   | { fill: string; value: string }
   | { click: string; role?: AriaRole }
   | { text: string }
-  | { waitForText: string };
+  | { waitForText: string }
+  | { waitFor: string; state?: 'visible' | 'hidden' }
+  | { press: string }
+  | { type: string };
+
+/** The pageId that names the workbench itself, for steps that drive VS Code's own UI. */
+export const workbenchPageId = 'workbench';
 
 export type AriaRole = 'button' | 'link' | 'checkbox' | 'radio' | 'tab' | 'menuitem' | 'option' | 'textbox';
 

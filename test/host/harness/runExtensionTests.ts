@@ -25,6 +25,8 @@ export interface ExtensionTestOptions {
   /** Where `screenshot` requests (and a screenshot on timeout) go; defaults into the run folder. */
   screenshotsDir?: string;
   timeoutMs: number;
+  /** Server certificates the browser accepts (see launchBrowser), e.g. the sandbox's. */
+  trustedCertificates?: string[];
   /** Receives every log line as it arrives; defaults to stdout. */
   onLog?: (line: string) => void;
 }
@@ -80,7 +82,7 @@ export async function runExtensionTests(options: ExtensionTestOptions): Promise<
       runDir,
     });
     phase(`code-server up on port ${server.port}`);
-    browser = await launchBrowser();
+    browser = await launchBrowser({ trustedCertificates: options.trustedCertificates });
     context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     const page = await context.newPage();
 

@@ -6,10 +6,15 @@ import { join } from 'node:path';
 import Mocha = require('mocha');
 
 export function run(): Promise<void> {
-  const mocha = new Mocha({ ui: 'bdd', color: false, timeout: 60_000, grep: process.env.AKS_SIGNIN_HOST_GREP });
-  const files = readdirSync(__dirname).filter((name) => name.endsWith('.host.js')).sort();
-  if (files.length === 0) return Promise.reject(new Error(`no *.host.js files in ${__dirname}`));
-  for (const name of files) mocha.addFile(join(__dirname, name));
+  return runHostFiles(__dirname);
+}
+
+/** Runs every `*.host.js` in `folder` with mocha; other suites' index modules call this for their own folder. */
+export function runHostFiles(folder: string, timeoutMs = 60_000): Promise<void> {
+  const mocha = new Mocha({ ui: 'bdd', color: false, timeout: timeoutMs, grep: process.env.AKS_SIGNIN_HOST_GREP });
+  const files = readdirSync(folder).filter((name) => name.endsWith('.host.js')).sort();
+  if (files.length === 0) return Promise.reject(new Error(`no *.host.js files in ${folder}`));
+  for (const name of files) mocha.addFile(join(folder, name));
   return new Promise((resolve, reject) => {
     mocha.run((failures) => (failures > 0 ? reject(new Error(`${failures} host test(s) failed`)) : resolve()));
   });
