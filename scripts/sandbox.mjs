@@ -1,6 +1,8 @@
 // `npm start`: builds the extension, bundles the sandbox launcher (test/support/sandbox-main.ts) and runs
 // it in this process, so Ctrl+C reaches one process that knows what to stop. esbuild instead of tsc keeps
 // the start to a second; `npm test` type-checks the same sources. Needs `npm run setup` once.
+// package.json starts it with `exec`: Debian's sh re-raises a Ctrl+C that its child survived, which would
+// turn a clean stop into exit status 130.
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
