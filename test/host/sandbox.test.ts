@@ -151,6 +151,18 @@ test('npm start serves a VS Code where a person signs in and kubectl then lists 
   assert.match(kubectl.stdout, /^default\s+Active/m);
   assert.match(kubectl.stdout, /^kube-system\s+Active/m);
 
+  // The same command in VS Code's integrated terminal, which must inherit KUBECONFIG and PATH from the sandbox.
+  const terminalOutput = join(state.workspaceFolder, 'terminal-namespaces.txt');
+  await runCommand(workbench, 'Terminal: Create New Terminal');
+  await workbench.locator('.terminal .xterm-helper-textarea').first().waitFor({ state: 'attached' });
+  await workbench.keyboard.type(`kubectl get namespaces > ${terminalOutput} 2>&1\n`);
+  const deadline = Date.now() + 30_000;
+  while (!(existsSync(terminalOutput) && /^kube-system\s+Active/m.test(readFileSync(terminalOutput, 'utf8')))) {
+    assert.ok(Date.now() < deadline, `the terminal's kubectl listed no namespaces: ${existsSync(terminalOutput) ? readFileSync(terminalOutput, 'utf8') : 'no output file'}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  await workbench.screenshot({ path: join(screenshots, '4-terminal.png') });
+
   const before = processesUsing(state.kubeconfigPath);
   assert.ok(before.length >= 2, `code-server and its extension host run with the sandbox env (${before.length} found)`);
   await browser.close();
