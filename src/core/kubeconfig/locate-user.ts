@@ -169,8 +169,26 @@ function locateByFullParse(text: string, file: string, userName: string): Locate
 }
 
 /** Finds the user entry `userName` defines in `text`; throws a KubeconfigError when it cannot be patched. */
+const DOCUMENT_MARKER = /^(?:---|\.\.\.)(?:[ \t\r]|$)/m;
+const TOP_LEVEL_KEY = /^([^\s#\-?:,[\]{}'"|>!&*%@`][^:\r\n]*|"[^"\r\n]*"|'[^'\r\n]*'):(?=[ \t\r\n]|$)/gm;
+
+/**
+ * Whether the file has a second document or a top-level key twice, which the line scan cannot see but
+ * which make the file something kubectl refuses or reads differently; a full parse then decides.
+ */
+function scanCannotVouch(text: string): boolean {
+  if (DOCUMENT_MARKER.test(text)) return true;
+  const keys = new Set<string>();
+  for (const match of text.matchAll(TOP_LEVEL_KEY)) {
+    const key = match[1] ?? '';
+    if (keys.has(key)) return true;
+    keys.add(key);
+  }
+  return false;
+}
+
 export function locateUser(text: string, file: string, userName: string): LocatedUser {
-  const scanned = scanUserItems(text);
+  const scanned = scanCannotVouch(text) ? undefined : scanUserItems(text);
   if (scanned === undefined) return locateByFullParse(text, file, userName);
   const candidates = scanned.items.filter((item) => item.names.length !== 1 || item.names[0] === undefined || item.names[0] === userName);
   const unclear = candidates.filter((item) => item.names.length !== 1 || item.names[0] === undefined);
