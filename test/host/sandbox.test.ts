@@ -4,13 +4,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { createHash, X509Certificate } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { assertHostInstalled, cacheRoot, repoRoot } from './harness';
-import { chromiumPath, createRunDir } from './harness/paths';
+import type { Browser, Page } from 'playwright-core';
+import { assertHostInstalled, cacheRoot, launchBrowser, repoRoot } from './harness';
+import { createRunDir } from './harness/paths';
 import { runKubectl } from '../support/kubectl';
 import type { SandboxState } from '../support/sandbox-main';
 import { sandboxContexts } from '../support/sandbox';
@@ -39,17 +38,6 @@ function processesUsing(kubeconfigPath: string): number[] {
       }
     })
     .map(Number);
-}
-
-/** Chromium trusting exactly the sandbox's server certificate, as a person who accepted the warning would. */
-function launchTrustingSandbox(sandboxDir: string): Promise<Browser> {
-  const certificate = new X509Certificate(readFileSync(join(sandboxDir, 'ca', 'server.crt')));
-  const spki = createHash('sha256').update(certificate.publicKey.export({ type: 'spki', format: 'der' })).digest('base64');
-  return chromium.launch({
-    executablePath: chromiumPath,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', `--ignore-certificate-errors-spki-list=${spki}`],
-  });
 }
 
 async function runCommand(workbench: Page, command: string): Promise<void> {
@@ -107,7 +95,8 @@ test('npm start serves a VS Code where a person signs in and kubectl then lists 
   assert.match(output, /alice@contoso\.onmicrosoft\.com/, 'the demo users are listed');
   assert.match(output, /kubectl get namespaces/);
 
-  browser = await launchTrustingSandbox(sandboxDir);
+  // Trusts exactly the sandbox's server certificate, as a person who accepted the browser's warning would.
+  browser = await launchBrowser({ trustedCertificates: [readFileSync(join(sandboxDir, 'ca', 'server.crt'), 'utf8')] });
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const workbench = await context.newPage();
   await workbench.goto(urlPrinted);
