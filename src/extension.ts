@@ -1,115 +1,30 @@
-// Wiring only: activation builds the objects and returns; the kubeconfig is read right after, off the
-// activation path, and the first network call happens on sign-in or on a due refresh.
-import * as path from 'node:path';
+// Activation registers the commands and returns; everything else (the kubeconfig engine, the views, the
+// keeper) loads right after, off the activation path, and MSAL only on first sign-in or refresh. A
+// command that arrives first simply loads it sooner.
 import * as vscode from 'vscode';
-import type { AuthEngine } from './core/auth';
-import { cacheSecretKey } from './core/auth/token-cache';
-import { systemClock } from './core/ports';
-import { kubectlClientMinor } from './core/session/format';
-import { SessionService } from './core/session/service';
-import { channelLogger, secretStorageStore } from './vscode/adapters';
-import { ClusterTreeProvider } from './vscode/clusterTree';
-import { registerCommands } from './vscode/commands';
-import { affectsSettings, kubectlPath, readSettings } from './vscode/settings';
-import { SignInStatusBar } from './vscode/statusBar';
+import { commandIds } from './vscode/commandIds';
+import type { Running } from './vscode/main';
 
 export interface AksSignInApi {
-  /** For tests and other extensions: the service behind the views. */
-  readonly service: SessionService;
-  /** How many accounts the token cache in SecretStorage holds for the kubeconfig's AKS clients (no secrets). */
-  cachedAccountCount(): Promise<number>;
+  /** The running extension: its service (no tokens are reachable through it) and a count of cached accounts. */
+  whenStarted(): Promise<Omit<Running, 'commands'>>;
 }
-
-const reloadDelayMs = 300;
 
 export function activate(context: vscode.ExtensionContext): AksSignInApi {
   const log = vscode.window.createOutputChannel('AKS Sign-In', { log: true });
-  const logger = channelLogger(log);
-  const secretStore = secretStorageStore(context.secrets);
-
-  let engine: AuthEngine | undefined;
-  const auth = (): AuthEngine => {
-    // Loaded on first use, so activation does not pay for MSAL.
+  context.subscriptions.push(log);
+  let running: Running | undefined;
+  const start = (): Running => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { AuthEngine: Engine } = require('./core/auth') as typeof import('./core/auth');
-    return (engine ??= new Engine({ secretStore, logger }));
+    running ??= (require('./vscode/main') as typeof import('./vscode/main')).start(context, log);
+    return running;
   };
-
-  const service = new SessionService({
-    auth: {
-      signIn: (...args) => auth().signIn(...args),
-      acquireSilent: (...args) => auth().acquireSilent(...args),
-      signOut: (...args) => auth().signOut(...args),
-    },
-    clock: systemClock,
-    logger,
-    state: context.globalState,
-    settings: readSettings,
-    kubectlMinor: () => kubectlClientMinor(kubectlPath()),
-  });
-
-  const tree = new ClusterTreeProvider(service);
-  const view = vscode.window.createTreeView('aksSignIn.clusters', { treeDataProvider: tree, showCollapseAll: false });
-  const statusBar = new SignInStatusBar(service, () => readSettings().refreshBeforeMinutes);
-
-  const updateContextKeys = () => {
-    const status = service.kubeconfig;
-    const state = status.kind !== 'loaded' ? status.kind : service.entries().some((entry) => entry.state.kind !== 'notAks') ? 'ok' : 'noAks';
-    void vscode.commands.executeCommand('setContext', 'aksSignIn.kubeconfigState', state);
-  };
-
-  let watchers: vscode.Disposable[] = [];
-  let reloadTimer: ReturnType<typeof setTimeout> | undefined;
-  const scheduleReload = () => {
-    if (reloadTimer) clearTimeout(reloadTimer);
-    reloadTimer = setTimeout(() => void service.reload(), reloadDelayMs);
-  };
-  const watchKubeconfigs = () => {
-    for (const watcher of watchers) watcher.dispose();
-    // Watch the folder, not the file: kubectl and this extension replace the file by renaming over it.
-    watchers = readSettings().kubeconfigPaths.map((file) => {
-      const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(path.dirname(file)), path.basename(file)));
-      watcher.onDidChange(scheduleReload);
-      watcher.onDidCreate(scheduleReload);
-      watcher.onDidDelete(scheduleReload);
-      return watcher;
-    });
-  };
-
-  context.subscriptions.push(
-    log,
-    service,
-    tree,
-    view,
-    statusBar,
-    service.onDidChange(updateContextKeys),
-    ...registerCommands(service, log),
-    vscode.workspace.onDidChangeConfiguration((event) => {
-      if (!affectsSettings(event)) return;
-      service.reschedule();
-      watchKubeconfigs();
-      scheduleReload();
-    }),
-    vscode.workspace.onDidGrantWorkspaceTrust(() => {
-      watchKubeconfigs();
-      scheduleReload();
-    }),
-    { dispose: () => watchers.forEach((watcher) => watcher.dispose()) },
-    { dispose: () => reloadTimer && clearTimeout(reloadTimer) },
-    { dispose: () => engine?.dispose() },
-  );
-
-  watchKubeconfigs();
-  void service.reload();
-  const cachedAccountCount = async (): Promise<number> => {
-    let count = 0;
-    for (const clientId of service.clientIds()) {
-      const serialized = await context.secrets.get(cacheSecretKey(clientId));
-      if (serialized) count += Object.keys((JSON.parse(serialized) as { Account?: object }).Account ?? {}).length;
-    }
-    return count;
-  };
-  return { service, cachedAccountCount };
+  for (const id of commandIds) {
+    context.subscriptions.push(vscode.commands.registerCommand(id, (...args: never[]) => start().commands[id](...args)));
+  }
+  const startSoon = setTimeout(start, 0);
+  context.subscriptions.push({ dispose: () => clearTimeout(startSoon) });
+  return { whenStarted: async () => start() };
 }
 
 export function deactivate(): void {}

@@ -7,6 +7,7 @@ import { setCurrentContext } from '../core/kubeconfig';
 import { describeState } from '../core/session/describe';
 import { messageOf, type ContextEntry, type SessionService } from '../core/session/service';
 import type { ClusterNode } from './clusterTree';
+import type { CommandId } from './commandIds';
 import { signInWithDeviceCode } from './deviceCode';
 import { kubeconfigLocation, knownKubeconfigs } from './settings';
 
@@ -65,7 +66,10 @@ async function showFailure(action: string, error: unknown, retry?: () => unknown
   if (choice === 'Show Log') void vscode.commands.executeCommand('aksSignIn.showLog');
 }
 
-export function registerCommands(service: SessionService, log: vscode.LogOutputChannel): vscode.Disposable[] {
+
+export type CommandHandlers = Record<CommandId, (...args: never[]) => unknown>;
+
+export function commandHandlers(service: SessionService, log: vscode.LogOutputChannel): CommandHandlers {
   const signIn = async (argument?: ContextArgument): Promise<void> => {
     // With no argument the quick pick is skipped only when exactly one context still needs signing in.
     const contextName = contextNameOf(argument) ?? (await pickContext(service, undefined, 'AKS: Sign In', service.entries().some(needsSignIn) ? needsSignIn : isAks, 'The kubeconfig has no AKS context to sign in to.'));
@@ -175,15 +179,15 @@ export function registerCommands(service: SessionService, log: vscode.LogOutputC
     if (picked) await vscode.commands.executeCommand(picked.command);
   };
 
-  return [
-    vscode.commands.registerCommand('aksSignIn.signIn', signIn),
-    vscode.commands.registerCommand('aksSignIn.signOut', signOut),
-    vscode.commands.registerCommand('aksSignIn.refresh', refresh),
-    vscode.commands.registerCommand('aksSignIn.selectKubeconfig', selectKubeconfig),
-    vscode.commands.registerCommand('aksSignIn.openKubeconfig', openKubeconfig),
-    vscode.commands.registerCommand('aksSignIn.useContext', useContext),
-    vscode.commands.registerCommand('aksSignIn.showLog', () => log.show()),
-    vscode.commands.registerCommand('aksSignIn.copyServerUrl', copyServerUrl),
-    vscode.commands.registerCommand('aksSignIn.statusMenu', statusMenu),
-  ];
+  return {
+    'aksSignIn.signIn': signIn,
+    'aksSignIn.signOut': signOut,
+    'aksSignIn.refresh': refresh,
+    'aksSignIn.selectKubeconfig': selectKubeconfig,
+    'aksSignIn.openKubeconfig': openKubeconfig,
+    'aksSignIn.useContext': useContext,
+    'aksSignIn.showLog': () => log.show(),
+    'aksSignIn.copyServerUrl': copyServerUrl,
+    'aksSignIn.statusMenu': statusMenu,
+  };
 }

@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { AksSignInApi } from '../../../src/extension';
+
+type Started = Awaited<ReturnType<AksSignInApi['whenStarted']>>;
 import type { SignInState } from '../../../src/core/session/service';
 import { harness, workbenchPageId } from '../harness/client';
 import { e2eVariable, type E2eSettings } from './settings';
@@ -49,7 +51,7 @@ function tokenLine(): string | undefined {
 }
 
 describe('signing in to AKS in a real VS Code', function () {
-  let api: AksSignInApi;
+  let api: Started;
   let skeleton: string;
   const stateOf = (context: string): SignInState | undefined => api.service.entries().find((entry) => entry.context.name === context)?.state;
 
@@ -58,7 +60,7 @@ describe('signing in to AKS in a real VS Code', function () {
     skeleton = readFileSync(settings.kubeconfigPath, 'utf8');
     const extension = vscode.extensions.getExtension<AksSignInApi>('aks-signin.aks-signin');
     assert.ok(extension);
-    api = await extension.activate();
+    api = await (await extension.activate()).whenStarted();
   });
 
   it('1. lists the workspace kubeconfig contexts as not signed in', async () => {

@@ -1,0 +1,111 @@
+// The wiring, loaded right after activation (see extension.ts): builds the service and the views and
+// reads the kubeconfig; the first network call happens on sign-in or on a due refresh.
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { AuthEngine } from '../core/auth';
+import { cacheSecretKey } from '../core/auth/token-cache';
+import { systemClock } from '../core/ports';
+import { kubectlClientMinor } from '../core/session/format';
+import { SessionService } from '../core/session/service';
+import { channelLogger, secretStorageStore } from './adapters';
+import { ClusterTreeProvider } from './clusterTree';
+import { commandHandlers, type CommandHandlers } from './commands';
+import { affectsSettings, kubectlPath, readSettings } from './settings';
+import { SignInStatusBar } from './statusBar';
+
+export interface Running {
+  /** The service behind the views. */
+  readonly service: SessionService;
+  /** How many accounts the token cache in SecretStorage holds for the kubeconfig's AKS clients (no secrets). */
+  cachedAccountCount(): Promise<number>;
+  readonly commands: CommandHandlers;
+}
+
+const reloadDelayMs = 300;
+
+export function start(context: vscode.ExtensionContext, log: vscode.LogOutputChannel): Running {
+  const logger = channelLogger(log);
+  const secretStore = secretStorageStore(context.secrets);
+
+  let engine: AuthEngine | undefined;
+  const auth = (): AuthEngine => {
+    // Loaded on first use, so activation does not pay for MSAL.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { AuthEngine: Engine } = require('../core/auth') as typeof import('../core/auth');
+    return (engine ??= new Engine({ secretStore, logger }));
+  };
+
+  const service = new SessionService({
+    auth: {
+      signIn: (...args) => auth().signIn(...args),
+      acquireSilent: (...args) => auth().acquireSilent(...args),
+      signOut: (...args) => auth().signOut(...args),
+    },
+    clock: systemClock,
+    logger,
+    state: context.globalState,
+    settings: readSettings,
+    kubectlMinor: () => kubectlClientMinor(kubectlPath()),
+  });
+
+  const tree = new ClusterTreeProvider(service);
+  const view = vscode.window.createTreeView('aksSignIn.clusters', { treeDataProvider: tree, showCollapseAll: false });
+  const statusBar = new SignInStatusBar(service, () => readSettings().refreshBeforeMinutes);
+
+  const updateContextKeys = () => {
+    const status = service.kubeconfig;
+    const state = status.kind !== 'loaded' ? status.kind : service.entries().some((entry) => entry.state.kind !== 'notAks') ? 'ok' : 'noAks';
+    void vscode.commands.executeCommand('setContext', 'aksSignIn.kubeconfigState', state);
+  };
+
+  let watchers: vscode.Disposable[] = [];
+  let reloadTimer: ReturnType<typeof setTimeout> | undefined;
+  const scheduleReload = () => {
+    if (reloadTimer) clearTimeout(reloadTimer);
+    reloadTimer = setTimeout(() => void service.reload(), reloadDelayMs);
+  };
+  const watchKubeconfigs = () => {
+    for (const watcher of watchers) watcher.dispose();
+    // Watch the folder, not the file: kubectl and this extension replace the file by renaming over it.
+    watchers = readSettings().kubeconfigPaths.map((file) => {
+      const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(path.dirname(file)), path.basename(file)));
+      watcher.onDidChange(scheduleReload);
+      watcher.onDidCreate(scheduleReload);
+      watcher.onDidDelete(scheduleReload);
+      return watcher;
+    });
+  };
+
+  context.subscriptions.push(
+    service,
+    tree,
+    view,
+    statusBar,
+    service.onDidChange(updateContextKeys),
+    vscode.workspace.onDidChangeConfiguration((event) => {
+      if (!affectsSettings(event)) return;
+      service.reschedule();
+      watchKubeconfigs();
+      scheduleReload();
+    }),
+    vscode.workspace.onDidGrantWorkspaceTrust(() => {
+      watchKubeconfigs();
+      scheduleReload();
+    }),
+    { dispose: () => watchers.forEach((watcher) => watcher.dispose()) },
+    { dispose: () => reloadTimer && clearTimeout(reloadTimer) },
+    { dispose: () => engine?.dispose() },
+  );
+
+  watchKubeconfigs();
+  void service.reload();
+  const cachedAccountCount = async (): Promise<number> => {
+    let count = 0;
+    for (const clientId of service.clientIds()) {
+      const serialized = await context.secrets.get(cacheSecretKey(clientId));
+      if (serialized) count += Object.keys((JSON.parse(serialized) as { Account?: object }).Account ?? {}).length;
+    }
+    return count;
+  };
+  return { service, cachedAccountCount, commands: commandHandlers(service, log) };
+}
