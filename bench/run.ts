@@ -1,12 +1,13 @@
 // Runs every benchmark, prints one Markdown table with each goal beside its figure, and writes
 // bench/results/latest.{json,md}. BENCH_ONLY=write,kubectl,signin,refresh,bundle picks some of them.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release } from 'node:os';
 import { join } from 'node:path';
+import { runActivation } from './activation';
 import { runBundle } from './bundle';
 import { runKubeconfigWrite } from './kubeconfig-write';
 import { runKubectlAuth } from './kubectl-auth';
-import { BenchFailure, BenchResult, ms, repoRoot, Row } from './lib';
+import { BenchFailure, BenchResult, repoRoot, Row } from './lib';
 import { runRefreshDay } from './refresh-day';
 import { runSignIn } from './sign-in';
 
@@ -16,6 +17,7 @@ const BENCHMARKS: Array<{ key: string; title: string; run: () => Promise<BenchRe
   { key: 'signin', title: 'Sign-in overhead', run: runSignIn },
   { key: 'refresh', title: 'Refresh at scale', run: runRefreshDay },
   { key: 'bundle', title: 'Bundle size', run: runBundle },
+  { key: 'activation', title: 'Activation in a real host', run: runActivation },
 ];
 
 /** The bundled one-write script scripts/bench.mjs makes, else the compiled module beside this one. */
@@ -24,13 +26,6 @@ function writeOnceScript(): string {
   return existsSync(bundled) ? bundled : join(__dirname, 'write-once.js');
 }
 
-function activationRow(resultsDir: string): Row {
-  const file = join(resultsDir, 'activation.json');
-  const base = { benchmark: 'Activation in a real host', measure: 'extension activated after window start', goal: 'reported' };
-  if (!existsSync(file)) return { ...base, ours: 'not measured' };
-  const { activationMs } = JSON.parse(readFileSync(file, 'utf8')) as { activationMs?: unknown };
-  return { ...base, ours: typeof activationMs === 'number' ? ms(activationMs) : 'not measured' };
-}
 
 const cell = (text: string) => text.replace(/\|/g, '\\|');
 
@@ -70,7 +65,6 @@ async function main(): Promise<void> {
     }
     process.stderr.write(`bench: ${benchmark.title} took ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
   }
-  if (only.length === 0) rows.push(activationRow(resultsDir));
 
   const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'cpu'}, Linux ${release()}, Node ${process.versions.node}`;
   // Other work on the machine moves every absolute figure; the load says how much to trust them.
