@@ -137,7 +137,7 @@ test('a certificate the engine does not trust fails the refresh without a write,
     await distrusting.service.refresh(context);
     const failed = stateOf(distrusting.service, context);
     assert.equal(failed.kind, 'retrying', JSON.stringify(failed));
-    if (failed.kind === 'retrying') assertHumanReason(failed.reason, first.kubeconfig, /Cannot reach the sign-in service at 127\.0\.0\.1:\d+ \([A-Z_]*(?:CERT|VERIFY)[A-Z_]*\).*proxy/);
+    if (failed.kind === 'retrying') assertHumanReason(failed.reason, first.kubeconfig, /sign-in service at 127\.0\.0\.1:\d+ presented a certificate this machine does not trust \([A-Z_]*(?:CERT|VERIFY)[A-Z_]*\).*proxy/);
     assert.deepEqual(readFileSync(first.kubeconfig), before, 'nothing was written');
   } finally {
     distrusting.service.dispose();
