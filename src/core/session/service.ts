@@ -161,8 +161,14 @@ export class SessionService implements Disposable {
         continue;
       }
       if (this.keeper.state(key) === undefined) this.keeper.track(key, new Date(record.expiresOn));
-      if (user.credential.format === 'none' && !this.signingIn.has(key)) {
-        this.options.logger.info(`The sign-in fields of "${record.userName}" were removed from ${record.file} by another program; writing them back.`);
+      if (this.signingIn.has(key)) continue;
+      const { format, expiresOn } = user.credential;
+      // kubectl plans its rewrite from a read made before it takes the lock, so it can put back a token
+      // older than the one we wrote meanwhile; tools like az drop our fields altogether.
+      const older = expiresOn !== undefined && expiresOn.getTime() < record.expiresOn - 1000;
+      if (format === 'none' || older) {
+        const what = format === 'none' ? 'were removed' : 'were replaced with an older token';
+        this.options.logger.info(`The sign-in fields of "${record.userName}" in ${record.file} ${what} by another program; writing them back.`);
         void this.keeper.refreshNow(key);
       }
     }

@@ -216,6 +216,30 @@ test('fields another program dropped are written back, and a restart picks the s
   restarted.service.dispose();
 });
 
+test('an older token put back by another program is replaced by a current one', async () => {
+  const h = harness(skeleton('exec-kubelogin'));
+  await h.service.reload();
+  const { context } = azNames(0);
+  await h.service.signIn(context, h.approvingPrompt());
+  const withFirstToken = readFileSync(h.kubeconfig, 'utf8');
+  await new Promise((resolve) => setTimeout(resolve, 1100)); // a later exp, so the tokens' ages differ
+  await h.service.refresh(context);
+  const refreshed = readFileSync(h.kubeconfig, 'utf8');
+  assert.notEqual(refreshed, withFirstToken);
+
+  writeFileSync(h.kubeconfig, withFirstToken); // as kubectl does when it rewrites from a stale read
+  await h.service.reload();
+  for (let i = 0; i < 50 && readFileSync(h.kubeconfig, 'utf8') === withFirstToken; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  const restored = readFileSync(h.kubeconfig, 'utf8');
+  assert.notEqual(restored, withFirstToken, 'the older token did not stay');
+  await h.service.reload();
+  const state = stateOf(h.service, context);
+  assert.equal(state.kind, 'signedIn');
+  h.service.dispose();
+});
+
 test('a declined sign-in leaves the kubeconfig untouched and the context signed out', async () => {
   const h = harness(skeleton('exec-kubelogin'));
   await h.service.reload();
