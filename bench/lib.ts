@@ -2,7 +2,9 @@
 // result row, so the runner can print one table with each goal beside its figure.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { repoRoot } from '../test/support/repo-root';
+
+export { repoRoot };
 
 /** One line of the results table. `met` is undefined when there is no goal or nothing was measured. */
 export interface Row {
@@ -57,16 +59,6 @@ export function nowMs(): number {
   return Number(process.hrtime.bigint()) / 1e6;
 }
 
-/** The repository root: the nearest folder above this file holding package.json, wherever it was compiled to. */
-export function repoRoot(): string {
-  let dir = __dirname;
-  while (!existsSync(join(dir, 'package.json'))) {
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error(`no package.json above ${__dirname}`);
-    dir = parent;
-  }
-  return dir;
-}
 
 const GNU_TIME = '/usr/bin/time';
 

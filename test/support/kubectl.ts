@@ -8,8 +8,9 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, Server } from 'node:http';
 import { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { TestContext } from 'node:test';
+import { repoRoot } from './repo-root';
 
 export type KubectlVersion = '1.20' | '1.27' | '1.33';
 
@@ -18,16 +19,6 @@ export interface KubectlBinary {
   path: string;
 }
 
-/** The repository root: the nearest folder above this file holding package.json (works from out/ too). */
-export function repoRoot(): string {
-  let dir = __dirname;
-  while (!existsSync(join(dir, 'package.json'))) {
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error(`no package.json above ${__dirname}`);
-    dir = parent;
-  }
-  return dir;
-}
 
 const GCLOUD_BIN = '/usr/lib/google-cloud-sdk/bin';
 

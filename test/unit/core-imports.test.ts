@@ -3,8 +3,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { repoRoot } from '../support/repo-root';
 
-const coreRoot = join(__dirname, '..', '..', '..', 'src', 'core');
+const coreRoot = join(repoRoot(), 'src', 'core');
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { repoRoot } from '../support/kubectl';
+import { repoRoot } from '../support/repo-root';
 
 interface Step {
   id: string;

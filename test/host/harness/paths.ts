@@ -1,18 +1,11 @@
 // Where the host tests find code-server and keep their per-run state. Everything lives in the repo's
 // `.vscode-test/` cache (gitignored), the folder scripts/setup-host.sh installs into.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-
-function findRepoRoot(start: string): string {
-  for (let dir = start; ; dir = dirname(dir)) {
-    const manifest = join(dir, 'package.json');
-    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'aks-signin') return dir;
-    if (dirname(dir) === dir) throw new Error(`no aks-signin package.json above ${start}`);
-  }
-}
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { join } from 'node:path';
+import { repoRoot as findRepoRoot } from '../../support/repo-root';
 
 /** The repository root, wherever the compiled harness lives inside it. */
-export const repoRoot = findRepoRoot(resolve(__dirname));
+export const repoRoot = findRepoRoot();
 
 export const cacheRoot = join(repoRoot, '.vscode-test');
 

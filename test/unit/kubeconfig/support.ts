@@ -1,8 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { repoRoot } from '../../support/repo-root';
 
-export const fixtures = join(__dirname, '..', '..', '..', '..', 'test', 'fixtures', 'kubeconfig');
+export const fixtures = join(repoRoot(), 'test', 'fixtures', 'kubeconfig');
 
 export function fixture(name: string): string {
   return join(fixtures, name);
