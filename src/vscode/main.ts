@@ -10,7 +10,7 @@ import { SessionService } from '../core/session/service';
 import { channelLogger, secretStorageStore } from './adapters';
 import { ClusterTreeProvider } from './clusterTree';
 import { commandHandlers, type CommandHandlers } from './commands';
-import { affectsSettings, kubectlPath, readSettings } from './settings';
+import { affectsSettings, kubectlPath, readSettings, refreshBeforeMinutes } from './settings';
 import { SignInStatusBar } from './statusBar';
 
 export interface Running {
@@ -50,7 +50,7 @@ export function start(context: vscode.ExtensionContext, log: vscode.LogOutputCha
 
   const tree = new ClusterTreeProvider(service);
   const view = vscode.window.createTreeView('aksSignIn.clusters', { treeDataProvider: tree, showCollapseAll: false });
-  const statusBar = new SignInStatusBar(service, () => readSettings().refreshBeforeMinutes);
+  const statusBar = new SignInStatusBar(service, refreshBeforeMinutes);
 
   const updateContextKeys = () => {
     const status = service.kubeconfig;

@@ -59,6 +59,10 @@ export function kubectlPath(): string {
   return expandPath(configured, { homeDir: os.homedir(), workspaceFolder: workspaceFolderPath() });
 }
 
+export function refreshBeforeMinutes(): number {
+  return Math.min(55, Math.max(1, vscode.workspace.getConfiguration('aksSignIn').get<number>('refreshBeforeExpiryMinutes', 10)));
+}
+
 export function readSettings(): SessionSettings {
   const config = vscode.workspace.getConfiguration('aksSignIn');
   const format = config.get<string>('credentialFormat', 'auto');
@@ -66,7 +70,7 @@ export function readSettings(): SessionSettings {
   return {
     kubeconfigPaths: kubeconfigLocation().paths,
     credentialFormat: (['auto', 'legacy', 'token'].includes(format) ? format : 'auto') as FormatSetting,
-    refreshBeforeMinutes: Math.min(55, Math.max(1, config.get<number>('refreshBeforeExpiryMinutes', 10))),
+    refreshBeforeMinutes: refreshBeforeMinutes(),
     authorityHost: authorityHost.startsWith('https://') ? authorityHost : undefined,
   };
 }
