@@ -65,7 +65,11 @@ test('no token from a whole sign-in, refresh, failure and sign-out flow leaks ou
     await h.service.refresh(context);
     assert.equal(stateOf(h.service, context).kind, 'retrying');
     collect();
-    await waitFor(() => stateOf(h.service, context).kind === 'signedIn', 30_000, 'the retry');
+    // Settled, not just refreshing: a revoke during a refresh already on the wire would not affect it.
+    await waitFor(() => {
+      const state = stateOf(h.service, context);
+      return state.kind === 'signedIn' && !state.refreshing;
+    }, 30_000, 'the retry');
     collect();
     platform.controls.revokeRefreshTokens(alice);
     await h.service.refresh();

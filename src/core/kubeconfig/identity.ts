@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
 
 export type CredentialFormat = 'legacy' | 'token';
@@ -22,7 +23,15 @@ export interface AksIdentity {
 }
 
 export type UserCredential =
-  | { kind: 'aks'; identity: AksIdentity; format: 'legacy' | 'token' | 'none'; expiresOn?: Date; managed: boolean }
+  | {
+      kind: 'aks';
+      identity: AksIdentity;
+      format: 'legacy' | 'token' | 'none';
+      expiresOn?: Date;
+      /** tokenFingerprint() of the access token the entry holds: tells whose token it is without keeping it. */
+      tokenFingerprint?: string;
+      managed: boolean;
+    }
   | { kind: 'other'; description: string };
 
 type Json = Record<string, unknown>;
@@ -155,6 +164,11 @@ function describeOther(body: Json): string {
   return 'no credentials';
 }
 
+/** A short one-way digest of a token: enough to tell two tokens apart, useless to anyone who reads it. */
+export function tokenFingerprint(token: string): string {
+  return createHash('sha256').update(token).digest('base64url').slice(0, 16);
+}
+
 /** Classifies a kubeconfig user body (the value of `user:`). */
 export function recogniseCredential(body: unknown): UserCredential {
   if (!isObject(body)) return { kind: 'other', description: 'no credentials' };
@@ -163,14 +177,16 @@ export function recogniseCredential(body: unknown): UserCredential {
   const managed = storedSkeleton(body) !== undefined;
   const token = text(body['token']);
   if (token !== undefined && !isObject(body['auth-provider']) && !isObject(body['exec'])) {
-    return { kind: 'aks', identity, format: 'token', expiresOn: jwtExpiry(token), managed };
+    return { kind: 'aks', identity, format: 'token', expiresOn: jwtExpiry(token), tokenFingerprint: tokenFingerprint(token), managed };
   }
   const authProvider = body['auth-provider'];
   if (isObject(authProvider) && authProvider['name'] === 'azure' && isObject(authProvider['config'])) {
     const config = authProvider['config'];
-    if (text(config['access-token']) !== undefined) {
+    const accessToken = text(config['access-token']);
+    if (accessToken !== undefined) {
       const seconds = Number(text(config['expires-on']));
-      return { kind: 'aks', identity, format: 'legacy', expiresOn: Number.isFinite(seconds) ? new Date(seconds * 1000) : undefined, managed };
+      const expiresOn = Number.isFinite(seconds) ? new Date(seconds * 1000) : undefined;
+      return { kind: 'aks', identity, format: 'legacy', expiresOn, tokenFingerprint: tokenFingerprint(accessToken), managed };
     }
   }
   return { kind: 'aks', identity, format: 'none', managed };

@@ -4,6 +4,7 @@ export {
   DEFAULT_ENVIRONMENT,
   EXTENSION_NAME,
   recogniseCredential,
+  tokenFingerprint,
   type AksIdentity,
   type CredentialFormat,
   type UserCredential,

@@ -3,7 +3,7 @@
 import type { AuthEngine, AuthTarget, TokenResult } from '../auth';
 import { AuthError } from '../auth/errors';
 import type { Credentials, CredentialFormat, KubeconfigView, KubeContext, KubeUser, UserCredential } from '../kubeconfig';
-import { KubeconfigError, clearCredentials, readKubeconfig, writeCredentials } from '../kubeconfig';
+import { KubeconfigError, clearCredentials, readKubeconfig, tokenFingerprint, writeCredentials } from '../kubeconfig';
 import type { KeeperState } from '../keeper';
 import { RefreshFailure, TokenKeeper } from '../keeper';
 import type { Clock, DeviceCodePrompt, Disposable, Logger } from '../ports';
@@ -18,6 +18,8 @@ export interface SessionRecord {
   format: CredentialFormat;
   /** Epoch milliseconds. */
   expiresOn: number;
+  /** tokenFingerprint() of the access token we last wrote. */
+  tokenFingerprint?: string;
 }
 
 export interface StateStore {
@@ -162,10 +164,12 @@ export class SessionService implements Disposable {
       }
       if (this.keeper.state(key) === undefined) this.keeper.track(key, new Date(record.expiresOn));
       if (this.signingIn.has(key)) continue;
-      const { format, expiresOn } = user.credential;
+      const { format, expiresOn, tokenFingerprint: inFile } = user.credential;
       // kubectl plans its rewrite from a read made before it takes the lock, so it can put back a token
-      // older than the one we wrote meanwhile; tools like az drop our fields altogether.
-      const older = expiresOn !== undefined && expiresOn.getTime() < record.expiresOn - 1000;
+      // older than the one we wrote meanwhile; tools like az drop our fields altogether. A token that is
+      // not ours but newer (the user signed in some other way) is left alone.
+      const notOurs = inFile !== undefined && record.tokenFingerprint !== undefined && inFile !== record.tokenFingerprint;
+      const older = notOurs && (expiresOn === undefined || expiresOn.getTime() < record.expiresOn + 1000);
       if (format === 'none' || older) {
         const what = format === 'none' ? 'were removed' : 'were replaced with an older token';
         this.options.logger.info(`The sign-in fields of "${record.userName}" in ${record.file} ${what} by another program; writing them back.`);
@@ -296,6 +300,7 @@ export class SessionService implements Disposable {
       username: token.account.username,
       format,
       expiresOn: token.expiresOn.getTime(),
+      tokenFingerprint: tokenFingerprint(token.accessToken),
     });
     await this.saveRecords();
     this.keeper.track(key, token.expiresOn);
@@ -319,7 +324,12 @@ export class SessionService implements Disposable {
       const retryable = error instanceof KubeconfigError && (error.kind === 'locked' || error.kind === 'changedOnDisk');
       throw new RefreshFailure(`Could not write ${record.file}: ${messageOf(error)}`, retryable);
     }
-    this.records.set(key, { ...record, expiresOn: token.expiresOn.getTime(), username: token.account.username });
+    this.records.set(key, {
+      ...record,
+      expiresOn: token.expiresOn.getTime(),
+      username: token.account.username,
+      tokenFingerprint: tokenFingerprint(token.accessToken),
+    });
     await this.saveRecords();
     this.options.logger.info(`Refreshed "${record.userName}" (${token.account.username}); the token now expires at ${token.expiresOn.toISOString()}.`);
     return { expiresOn: token.expiresOn };

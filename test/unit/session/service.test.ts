@@ -240,6 +240,20 @@ test('an older token put back by another program is replaced by a current one', 
   h.service.dispose();
 });
 
+test('a newer token that is not ours is left where it is', async () => {
+  const h = harness(skeleton('exec-kubelogin'));
+  await h.service.reload();
+  const { context } = azNames(0);
+  await h.service.signIn(context, h.approvingPrompt());
+  const payload = Buffer.from(JSON.stringify({ exp: Math.floor(Date.now() / 1000) + 7200 })).toString('base64url');
+  const foreign = readFileSync(h.kubeconfig, 'utf8').replace(/^( {4}token: ).*$/m, `$1"eyJhbGciOiJSUzI1NiJ9.${payload}.c2lnbmF0dXJl"`);
+  writeFileSync(h.kubeconfig, foreign); // e.g. the user signed in with another tool meanwhile
+  await h.service.reload();
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  assert.equal(readFileSync(h.kubeconfig, 'utf8'), foreign);
+  h.service.dispose();
+});
+
 test('a declined sign-in leaves the kubeconfig untouched and the context signed out', async () => {
   const h = harness(skeleton('exec-kubelogin'));
   await h.service.reload();
