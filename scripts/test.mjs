@@ -26,5 +26,11 @@ if (files.length === 0) {
   process.exit(1);
 }
 
-const run = spawnSync(process.execPath, ['--enable-source-maps', '--test', '--test-reporter=spec', ...files], { stdio: 'inherit' });
+// A file whose tests are done ends even if a failed test left a timer or socket behind (so a failure
+// fails CI instead of hanging it), and no test without its own timeout runs longer than ten minutes.
+const run = spawnSync(
+  process.execPath,
+  ['--enable-source-maps', '--test', '--test-force-exit', '--test-timeout=600000', '--test-reporter=spec', ...files],
+  { stdio: 'inherit' },
+);
 process.exit(run.status ?? 1);

@@ -32,7 +32,8 @@ export interface Clock {
 export const systemClock: Clock = {
   now: () => Date.now(),
   setTimeout(callback, delayMs) {
-    const handle = setTimeout(callback, delayMs);
+    // A schedule alone never keeps a process alive: the host (or a server) decides how long it runs.
+    const handle = setTimeout(callback, delayMs).unref();
     return { dispose: () => clearTimeout(handle) };
   },
 };
