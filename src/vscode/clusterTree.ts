@@ -1,4 +1,5 @@
 // The Clusters view: each kubeconfig file, and under it its contexts with their sign-in state.
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { describeState, escapeMarkdown as escape, needsAttention } from '../core/session/describe';
@@ -19,6 +20,14 @@ function iconFor(state: SignInState): vscode.ThemeIcon {
     default:
       return needsAttention(state) ? new vscode.ThemeIcon('warning', new vscode.ThemeColor('problemsWarningIcon.foreground')) : new vscode.ThemeIcon('key');
   }
+}
+
+/** A folder as a person would write it: relative to the workspace when inside it, else with ~ for home. */
+function displayFolder(folder: string): string {
+  const relative = vscode.workspace.asRelativePath(folder, false);
+  if (relative !== folder) return relative;
+  const home = os.homedir();
+  return folder === home || folder.startsWith(home + path.sep) ? `~${folder.slice(home.length)}` : folder;
 }
 
 export class ClusterTreeProvider implements vscode.TreeDataProvider<ClusterNode>, vscode.Disposable {
@@ -45,7 +54,7 @@ export class ClusterTreeProvider implements vscode.TreeDataProvider<ClusterNode>
   getTreeItem(node: ClusterNode): vscode.TreeItem {
     if (node.kind === 'file') {
       const item = new vscode.TreeItem(path.basename(node.file), vscode.TreeItemCollapsibleState.Expanded);
-      item.description = path.dirname(node.file);
+      item.description = displayFolder(path.dirname(node.file));
       item.resourceUri = vscode.Uri.file(node.file);
       item.iconPath = vscode.ThemeIcon.File;
       item.tooltip = node.file;

@@ -10,6 +10,7 @@ export const commandIds = [
   'aksSignIn.showLog',
   'aksSignIn.copyServerUrl',
   'aksSignIn.statusMenu',
+  'aksSignIn.copyCodeAndOpen',
 ] as const;
 
 export type CommandId = (typeof commandIds)[number];

@@ -8,7 +8,7 @@ import { describeState } from '../core/session/describe';
 import { messageOf, type ContextEntry, type SessionService } from '../core/session/service';
 import type { ClusterNode } from './clusterTree';
 import type { CommandId } from './commandIds';
-import { signInWithDeviceCode } from './deviceCode';
+import { copyCodeAndOpen, signInWithDeviceCode } from './deviceCode';
 import { kubeconfigLocation, knownKubeconfigs } from './settings';
 
 type ContextArgument = string | ClusterNode | undefined;
@@ -189,5 +189,6 @@ export function commandHandlers(service: SessionService, log: vscode.LogOutputCh
     'aksSignIn.showLog': () => log.show(),
     'aksSignIn.copyServerUrl': copyServerUrl,
     'aksSignIn.statusMenu': statusMenu,
+    'aksSignIn.copyCodeAndOpen': copyCodeAndOpen,
   };
 }

@@ -86,6 +86,7 @@ describe('signing in to AKS in a real VS Code', function () {
       { waitFor: `.quick-input-widget >> text=${settings.legacyContext}` },
       { press: 'Enter' },
       { waitFor: '.notifications-toasts >> text=/enter the code/' },
+      { waitFor: '.notifications-toasts a >> text=Copy Code and Open' },
     ]);
     await harness.screenshot('02-device-code');
   });
