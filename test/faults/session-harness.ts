@@ -97,10 +97,4 @@ export function assertGenuine(platform: IdentityPlatform, token: string | undefi
   assert.ok(verified.ok, `the token is genuine: ${verified.ok ? '' : verified.reason}`);
 }
 
-export async function waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) assert.fail(`${what} did not happen within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+export { waitFor } from '../support/wait-for';

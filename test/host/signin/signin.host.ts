@@ -11,19 +11,12 @@ import type { AksSignInApi } from '../../../src/extension';
 
 type Started = Awaited<ReturnType<AksSignInApi['whenStarted']>>;
 import type { SignInState } from '../../../src/core/session/service';
+import { waitFor } from '../../support/wait-for';
 import { harness, workbenchPageId } from '../harness/client';
 import { e2eVariable, type E2eSettings } from './settings';
 
 const settings = JSON.parse(process.env[e2eVariable] ?? 'null') as E2eSettings;
 const account = 'alice@contoso.onmicrosoft.com';
-
-async function waitUntil(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
 
 function kubectl(binary: string, context: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -64,7 +57,7 @@ describe('signing in to AKS in a real VS Code', function () {
   });
 
   it('1. lists the workspace kubeconfig contexts as not signed in', async () => {
-    await waitUntil('the kubeconfig is read', () => api.service.kubeconfig.kind === 'loaded');
+    await waitFor(() => api.service.kubeconfig.kind === 'loaded', 30_000, 'the kubeconfig is read');
     assert.equal(stateOf(settings.tokenContext)?.kind, 'signedOut');
     assert.equal(stateOf(settings.legacyContext)?.kind, 'signedOut');
     await vscode.commands.executeCommand('workbench.view.extension.aksSignIn');
@@ -100,7 +93,7 @@ describe('signing in to AKS in a real VS Code', function () {
     const page = await harness.openPage(url);
     await harness.steps(page, [{ fill: 'Code', value: code }, { click: 'Next' }, { click: 'Approve' }]);
     await harness.closePage(page);
-    await waitUntil('both contexts are signed in', () => stateOf(settings.tokenContext)?.kind === 'signedIn' && stateOf(settings.legacyContext)?.kind === 'signedIn', 60_000);
+    await waitFor(() => stateOf(settings.tokenContext)?.kind === 'signedIn' && stateOf(settings.legacyContext)?.kind === 'signedIn', 60_000, 'both contexts are signed in');
   });
 
   it('4. writes the identity fields that real kubectl uses, and says so in the tree and the status bar', async () => {
@@ -126,13 +119,13 @@ describe('signing in to AKS in a real VS Code', function () {
   it('5. refreshes before expiry with no user action; a revoked refresh token asks for a new sign-in', async function () {
     this.timeout(240_000);
     const before = tokenLine();
-    await waitUntil('the keeper has written a new token', () => tokenLine() !== before, 180_000);
+    await waitFor(() => tokenLine() !== before, 180_000, 'the keeper has written a new token');
     const after = await kubectl(settings.kubectl133, settings.tokenContext);
     assert.equal(after.code, 0, after.stderr);
 
     await revokeRefreshTokens();
     void vscode.commands.executeCommand('aksSignIn.refresh');
-    await waitUntil('the refresh failed for good', () => stateOf(settings.tokenContext)?.kind === 'needsSignIn', 60_000);
+    await waitFor(() => stateOf(settings.tokenContext)?.kind === 'needsSignIn', 60_000, 'the refresh failed for good');
     await harness.steps(workbenchPageId, [{ waitFor: '.statusbar >> text=AKS: sign in again' }]);
     await harness.screenshot('05-sign-in-again');
   });
@@ -142,6 +135,6 @@ describe('signing in to AKS in a real VS Code', function () {
     await vscode.commands.executeCommand('aksSignIn.signOut', settings.legacyContext);
     assert.equal(readFileSync(settings.kubeconfigPath, 'utf8'), skeleton);
     assert.equal(await api.cachedAccountCount(), 0);
-    await waitUntil('the contexts show as signed out', () => stateOf(settings.tokenContext)?.kind === 'signedOut' && stateOf(settings.legacyContext)?.kind === 'signedOut');
+    await waitFor(() => stateOf(settings.tokenContext)?.kind === 'signedOut' && stateOf(settings.legacyContext)?.kind === 'signedOut', 30_000, 'the contexts show as signed out');
   });
 });

@@ -13,6 +13,7 @@ import { demo, startIdentityPlatform, type IdentityPlatform } from '../../suppor
 import { azNames, azSkeleton } from '../../support/kubeconfig-fixtures';
 import { MemorySecretStore } from '../../support/memory-secret-store';
 import { createTestCa } from '../../support/tls';
+import { sleep, waitFor } from '../../support/wait-for';
 
 const alice = 'alice@contoso.onmicrosoft.com';
 
@@ -182,7 +183,7 @@ test('Refresh Tokens Now writes a new token; a revoked refresh token asks for a 
   const { context } = azNames(0);
   await h.service.signIn(context, h.approvingPrompt());
   const before = readFileSync(h.kubeconfig, 'utf8');
-  await new Promise((resolve) => setTimeout(resolve, 1100)); // a new iat, so the new token differs
+  await sleep(1100); // a new iat, so the new token differs
   await h.service.refresh(context);
   const after = readFileSync(h.kubeconfig, 'utf8');
   assert.notEqual(after, before, 'the token changed');
@@ -207,9 +208,7 @@ test('fields another program dropped are written back, and a restart picks the s
   writeFileSync(h.kubeconfig, h.original); // as `az aks get-credentials --overwrite-existing` would
   const restarted = harness('', {}, undefined, h);
   await restarted.service.reload();
-  for (let i = 0; i < 50 && !/^ {4}token: /m.test(readFileSync(h.kubeconfig, 'utf8')); i++) {
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  await waitFor(() => /^ {4}token: /m.test(readFileSync(h.kubeconfig, 'utf8')), 5_000, 'the token being written back');
   assert.match(readFileSync(h.kubeconfig, 'utf8'), /^ {4}token: "?eyJ/m, 'the token is back without a new sign-in');
   await restarted.service.reload();
   assert.equal(stateOf(restarted.service, context).kind, 'signedIn');
@@ -222,16 +221,14 @@ test('an older token put back by another program is replaced by a current one', 
   const { context } = azNames(0);
   await h.service.signIn(context, h.approvingPrompt());
   const withFirstToken = readFileSync(h.kubeconfig, 'utf8');
-  await new Promise((resolve) => setTimeout(resolve, 1100)); // a later exp, so the tokens' ages differ
+  await sleep(1100); // a later exp, so the tokens' ages differ
   await h.service.refresh(context);
   const refreshed = readFileSync(h.kubeconfig, 'utf8');
   assert.notEqual(refreshed, withFirstToken);
 
   writeFileSync(h.kubeconfig, withFirstToken); // as kubectl does when it rewrites from a stale read
   await h.service.reload();
-  for (let i = 0; i < 50 && readFileSync(h.kubeconfig, 'utf8') === withFirstToken; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  await waitFor(() => readFileSync(h.kubeconfig, 'utf8') !== withFirstToken, 5_000, 'the older token being replaced');
   const restored = readFileSync(h.kubeconfig, 'utf8');
   assert.notEqual(restored, withFirstToken, 'the older token did not stay');
   await h.service.reload();
@@ -249,7 +246,7 @@ test('a newer token that is not ours is left where it is', async () => {
   const foreign = readFileSync(h.kubeconfig, 'utf8').replace(/^( {4}token: ).*$/m, `$1"eyJhbGciOiJSUzI1NiJ9.${payload}.c2lnbmF0dXJl"`);
   writeFileSync(h.kubeconfig, foreign); // e.g. the user signed in with another tool meanwhile
   await h.service.reload();
-  await new Promise((resolve) => setTimeout(resolve, 1000));
+  await sleep(1000);
   assert.equal(readFileSync(h.kubeconfig, 'utf8'), foreign);
   h.service.dispose();
 });
