@@ -7,8 +7,7 @@ import { authorityFor, resolveCloud, scopesFor, standardLoginHosts, tenantOf } f
 import { AuthError, cancelledError, toAuthError } from './errors';
 import type { FailureContext } from './errors';
 import { HttpsNetworkClient } from './network';
-import { redactingLogger } from '../redact';
-import { Sequencer } from './sequencer';
+import { Sequencer } from '../sequencer';
 import { SecretCachePlugin, SharedCacheSecret } from './token-cache';
 import type { AuthTarget, SignedInAccount, TokenResult } from './types';
 
@@ -34,7 +33,8 @@ interface ClientIdState {
 /** One MSAL client for one (authority, client id). Replaced whole when its memory can no longer be trusted. */
 interface MsalClient {
   pca: PublicClientApplication;
-  plugin: SecretCachePlugin;
+  /** Absent for a flow's own client, whose cache lives in memory until it is adopted. */
+  plugin?: SecretCachePlugin;
   network: HttpsNetworkClient;
 }
 
@@ -56,7 +56,9 @@ export class AuthEngine implements Disposable {
 
   constructor(options: AuthEngineOptions) {
     this.secretStore = options.secretStore;
-    this.logger = redactingLogger(options.logger);
+    // Not wrapped in redaction: the core must never log a token, and tests read exactly what it logs. The
+    // VS Code log adapter redacts JWT-shaped text as a second line of defence.
+    this.logger = options.logger;
     this.ca = options.ca;
     this.requestTimeoutMs = options.requestTimeoutMs ?? defaultRequestTimeoutMs;
     this.secretSubscription = this.secretStore.onDidChange((key) => {
@@ -68,11 +70,16 @@ export class AuthEngine implements Disposable {
     this.secretSubscription.dispose();
   }
 
-  /** Device-code sign-in. The prompt is shown once the code is known; `signal` cancels at any point. */
+  /**
+   * Device-code sign-in. The prompt is shown once the code is known; `signal` cancels at any point.
+   * The wait for the person (up to the code's lifetime, 15 minutes) runs on an MSAL client of its own with
+   * a cache in memory, outside the queue of this client id: refreshes of other identities that share the
+   * client id, and other sign-ins, go on meanwhile. Only adopting the result into the shared cache queues.
+   */
   async signIn(target: AuthTarget, prompt: DeviceCodePrompt, signal?: AbortSignal): Promise<TokenResult> {
     if (signal?.aborted) throw cancelledError();
     const slot = this.slotFor(target);
-    let client: MsalClient | undefined;
+    const client = this.createDetachedClient(target, slot.authority);
     /** Why the engine itself ended the flow; MSAL's own error for it ("polling cancelled") says less. */
     let stopError: AuthError | undefined;
     let answerEarly: ((error: AuthError) => void) | undefined;
@@ -92,8 +99,7 @@ export class AuthEngine implements Disposable {
       deviceCodeCallback: (response) => {
         // MSAL hands over whatever the devicecode endpoint answered, even an error body.
         if (!response.userCode || !response.deviceCode || !response.verificationUri) {
-          const failures = client?.network.takeFailures() ?? [];
-          stop(toAuthError({ errorCode: 'invalid_device_code_response' }, this.context(slot, 'signIn', { failures })));
+          stop(toAuthError({ errorCode: 'invalid_device_code_response' }, this.context(slot, 'signIn', { failures: client.network.takeFailures() })));
           return;
         }
         if (!(response.interval > 0)) response.interval = defaultPollIntervalSeconds;
@@ -118,34 +124,43 @@ export class AuthEngine implements Disposable {
     const onAbort = (): void => stopWith('cancelled');
     signal?.addEventListener('abort', onAbort, { once: true });
 
-    const flow = slot.shared.sequencer.run(async () => {
+    const flow = (async () => {
+      let result: AuthenticationResult | null;
       try {
-        if (stopError) throw stopError;
-        client = await this.freshClient(slot);
-        client.network.takeFailures();
         this.logger.info(`Starting device-code sign-in at ${slot.authority} for client ${target.clientId}.`);
-        try {
-          const result = await client.pca.acquireTokenByDeviceCode(request);
-          if (!result) throw new AuthError('platformError', 'The sign-in service returned no token. Try again.', { code: 'empty_result' });
-          const token = this.tokenResult(slot, result);
-          this.logger.info(`Signed in as ${token.account.username} (tenant ${token.account.tenantId}); the token expires ${token.expiresOn.toISOString()}.`);
-          return token;
-        } catch (error) {
-          throw this.failure(slot, client, stopError ?? error, this.context(slot, 'signIn', { failures: client.network.takeFailures() }));
-        }
+        result = await client.pca.acquireTokenByDeviceCode(request);
+        if (stopError) throw stopError;
+        if (!result) throw new AuthError('platformError', 'The sign-in service returned no token. Try again.', { code: 'empty_result' });
+      } catch (error) {
+        throw this.failure(slot, client, stopError ?? error, this.context(slot, 'signIn', { failures: client.network.takeFailures() }));
       } finally {
         if (expiryTimer) clearTimeout(expiryTimer);
         signal?.removeEventListener('abort', onAbort);
       }
-    });
+      const token = await this.adopt(slot, client, result);
+      this.logger.info(`Signed in as ${token.account.username} (tenant ${token.account.tenantId}); the token expires ${token.expiresOn.toISOString()}.`);
+      return token;
+    })();
 
     const early = new Promise<never>((_resolve, reject) => {
       answerEarly = reject;
     });
-    // The flow keeps its place in the queue until MSAL has stopped; only its answer may arrive late.
+    // MSAL stops polling by itself after a cancel; only its answer may arrive after ours.
     flow.catch(() => undefined);
     early.catch(() => undefined);
     return Promise.race([flow, early]);
+  }
+
+  /**
+   * Puts what an interactive flow's own client learned into the shared cache of its client id, in the
+   * queue, so a refresh running meanwhile and this sign-in never write the cache over each other.
+   */
+  private adopt(slot: ClientSlot, flowClient: MsalClient, result: AuthenticationResult): Promise<TokenResult> {
+    return slot.shared.sequencer.run(async () => {
+      const { text } = await slot.shared.secret.current();
+      await slot.shared.secret.write(mergeSerializedCaches(text, flowClient.pca.getTokenCache().serialize()));
+      return this.tokenResult(slot, result);
+    });
   }
 
   /** A valid token for a signed-in account, refreshed when MSAL thinks it is (nearly) expired or when forced. */
@@ -214,15 +229,24 @@ export class AuthEngine implements Disposable {
    */
   private async freshClient(slot: ClientSlot): Promise<MsalClient> {
     const { generation } = await slot.shared.secret.current();
-    if (slot.client.plugin.hasLoaded() && slot.client.plugin.loadedGeneration() !== generation) {
+    const plugin = slot.client.plugin;
+    if (plugin && plugin.hasLoaded() && plugin.loadedGeneration() !== generation) {
       slot.client = this.createClient(slot.target, slot.authority, slot.shared);
     }
     return slot.client;
   }
 
   private createClient(target: AuthTarget, authority: string, shared: ClientIdState): MsalClient {
+    return this.buildClient(target, authority, new SecretCachePlugin(shared.secret, this.logger));
+  }
+
+  /** A client whose cache lives only in its memory, for a flow that waits for a person. */
+  private createDetachedClient(target: AuthTarget, authority: string): MsalClient {
+    return this.buildClient(target, authority, undefined);
+  }
+
+  private buildClient(target: AuthTarget, authority: string, plugin: SecretCachePlugin | undefined): MsalClient {
     const network = new HttpsNetworkClient({ ...(this.ca ? { ca: this.ca } : {}), requestTimeoutMs: this.requestTimeoutMs });
-    const plugin = new SecretCachePlugin(shared.secret, this.logger);
     const authorityHost = new URL(authority).host;
     const logger = this.logger;
     const pca = new PublicClientApplication({
@@ -232,7 +256,7 @@ export class AuthEngine implements Disposable {
         // Without this MSAL asks login.microsoftonline.com to vouch for a host it does not know.
         ...(standardLoginHosts.has(authorityHost) ? {} : { knownAuthorities: [authorityHost] }),
       },
-      cache: { cachePlugin: plugin },
+      ...(plugin ? { cache: { cachePlugin: plugin } } : {}),
       system: {
         networkClient: network,
         loggerOptions: {
@@ -345,3 +369,27 @@ function isGuid(value: string): boolean {
   return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value);
 }
 
+
+type SerializedSections = Record<string, Record<string, unknown>>;
+const cacheSections = ['Account', 'IdToken', 'AccessToken', 'RefreshToken', 'AppMetadata'] as const;
+
+/**
+ * MSAL's serialized cache is five maps keyed by entry; what a flow learned replaces the entries with the
+ * same keys (the same account, client and scopes) and keeps every other account's.
+ */
+export function mergeSerializedCaches(existing: string | undefined, learned: string): string {
+  const parse = (text: string | undefined): SerializedSections => {
+    if (!text || text.trim() === '') return {};
+    try {
+      const value: unknown = JSON.parse(text);
+      return typeof value === 'object' && value !== null ? (value as SerializedSections) : {};
+    } catch {
+      return {};
+    }
+  };
+  const base = parse(existing);
+  const incoming = parse(learned);
+  const merged: SerializedSections = { ...base };
+  for (const section of cacheSections) merged[section] = { ...(base[section] ?? {}), ...(incoming[section] ?? {}) };
+  return JSON.stringify(merged);
+}

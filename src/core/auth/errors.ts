@@ -1,12 +1,31 @@
 // Every way a sign-in or refresh can end badly, as one error type whose message tells a person what happened
 // and what to do next. MSAL's own messages are links to a code table, so they are never shown.
 import { redactSecrets } from '../redact';
+import type { Remedy } from '../remedy';
 import type { TransportFailure } from './network';
 import type { AuthErrorKind } from './types';
 
 export type { AuthErrorKind } from './types';
 
 const retryableKinds: ReadonlySet<AuthErrorKind> = new Set(['unreachable', 'platformError']);
+
+const remedies: Record<AuthErrorKind, Exclude<Remedy['kind'], 'fixFile'>> = {
+  declined: 'startAgain',
+  codeExpired: 'startAgain',
+  cancelled: 'startAgain',
+  blocked: 'askAdmin',
+  consentRequired: 'askAdmin',
+  badTenant: 'fixSetting',
+  unreachable: 'wait',
+  platformError: 'wait',
+  signInAgain: 'signInAgain',
+  notSignedIn: 'signInAgain',
+  notInTenant: 'signInAgain',
+  notAssigned: 'askAdmin',
+  serverAppMissing: 'askAdmin',
+  clientAppProblem: 'askAdmin',
+  interactionRequired: 'signInAgain',
+};
 
 export class AuthError extends Error {
   readonly kind: AuthErrorKind;
@@ -15,6 +34,8 @@ export class AuthError extends Error {
   readonly code?: string;
   /** When the platform asked to wait before retrying (`Retry-After`). */
   readonly retryAfterMs?: number;
+  /** What makes it succeed next time; a retryable error waits, honouring `retryAfterMs`. */
+  readonly remedy: Remedy;
 
   constructor(kind: AuthErrorKind, message: string, details: { code?: string; retryable?: boolean; retryAfterMs?: number } = {}) {
     super(redactSecrets(message));
@@ -23,6 +44,12 @@ export class AuthError extends Error {
     this.retryable = details.retryable ?? retryableKinds.has(kind);
     if (details.code !== undefined) this.code = details.code;
     if (details.retryAfterMs !== undefined) this.retryAfterMs = details.retryAfterMs;
+    if (this.retryable) this.remedy = { kind: 'wait', ...(this.retryAfterMs !== undefined ? { retryAfterMs: this.retryAfterMs } : {}) };
+    else {
+      const remedy = remedies[kind];
+      // A kind that is usually transient but was judged final here (an unknown failure) needs a new sign-in.
+      this.remedy = { kind: remedy === 'wait' ? 'signInAgain' : remedy };
+    }
   }
 }
 
@@ -49,15 +76,23 @@ interface MsalErrorShape {
 
 // AADSTS codes that decide the outcome whatever OAuth error string carried them.
 const aadstsKinds: ReadonlyMap<number, AuthErrorKind> = new Map([
+  [53000, 'blocked'],
+  [53001, 'blocked'],
+  [53002, 'blocked'],
   [53003, 'blocked'],
   [65001, 'consentRequired'],
   [90002, 'badTenant'],
-  [90072, 'badTenant'],
+  [90072, 'notInTenant'],
+  [50020, 'notInTenant'],
+  [50105, 'notAssigned'],
+  [500011, 'serverAppMissing'],
+  [700016, 'clientAppProblem'],
+  [7000218, 'clientAppProblem'],
   [700082, 'signInAgain'],
   [70043, 'signInAgain'],
   [50173, 'signInAgain'],
-  [50076, 'signInAgain'],
-  [50079, 'signInAgain'],
+  [50076, 'interactionRequired'],
+  [50079, 'interactionRequired'],
 ]);
 
 /** Turns whatever MSAL or the network threw into an AuthError. */
@@ -197,11 +232,40 @@ function byKind(kind: AuthErrorKind, context: FailureContext, code: string): Aut
   const host = hostOf(context.loginHost);
   switch (kind) {
     case 'blocked':
+      return blockedError(context, code);
+    case 'notInTenant':
       return new AuthError(
-        'blocked',
-        `Your organisation's Conditional Access policy blocks device-code sign-in for this account (${code}). Ask your administrator to allow device-code sign-in for the cluster's client app ${context.clientId}, or sign in from a device the policy accepts.`,
+        'notInTenant',
+        `The account${context.username ? ` ${context.username}` : ''} is not a member of the tenant "${context.tenant}" that this cluster uses (${code}). Sign in with another account of that tenant, or ask its administrator to invite yours as a guest.`,
         { code },
       );
+    case 'notAssigned':
+      return new AuthError(
+        'notAssigned',
+        `The account is not assigned to the client app ${context.clientId} in the tenant "${context.tenant}", which requires assignment (${code}). Ask an administrator to assign you (or a group you are in) to the app in Microsoft Entra ID, then sign in again.`,
+        { code },
+      );
+    case 'serverAppMissing':
+      return new AuthError(
+        'serverAppMissing',
+        `The cluster's server app ${context.serverId} does not exist in the tenant "${context.tenant}" (${code}): the kubeconfig names the wrong tenant, or Microsoft Entra ID integration is not set up for the cluster there. Check the tenant with the cluster's owner, or ask an administrator to enable the AKS server app in that tenant.`,
+        { code },
+      );
+    case 'clientAppProblem':
+      return new AuthError(
+        'clientAppProblem',
+        code === 'AADSTS7000218'
+          ? `The client app ${context.clientId} is not allowed to use public client flows in the tenant "${context.tenant}" (${code}). An administrator must turn on "Allow public client flows" for the app, or the kubeconfig must name a public client app.`
+          : `The client app ${context.clientId} was not found in the tenant "${context.tenant}" (${code}). Check the client id in the kubeconfig entry, or ask an administrator to add the app to the tenant.`,
+        { code },
+      );
+    case 'interactionRequired': {
+      const why =
+        code === 'AADSTS50079'
+          ? 'asks you to register security information (for multi-factor authentication) first'
+          : 'now requires multi-factor authentication (additional verification) for this sign-in';
+      return new AuthError('interactionRequired', `The tenant "${context.tenant}" ${why} (${code}). Sign in again to complete it.`, { code, retryable: false });
+    }
     case 'consentRequired':
       return new AuthError(
         'consentRequired',
@@ -223,6 +287,22 @@ function byKind(kind: AuthErrorKind, context: FailureContext, code: string): Aut
     default:
       return new AuthError(kind, `Sign-in failed at ${host} (${code}).`, { code });
   }
+}
+
+function blockedError(context: FailureContext, code: string): AuthError {
+  if (code === 'AADSTS53000' || code === 'AADSTS53001') {
+    return new AuthError(
+      'blocked',
+      `Your organisation's Conditional Access policy accepts only a compliant or managed device for this sign-in (${code}). Sign in from a device your organisation manages, or with a browser on this one if it is managed; ask your administrator if you are unsure which devices qualify.`,
+      { code },
+    );
+  }
+  const what = context.operation === 'signIn' ? 'device-code sign-in' : 'this sign-in';
+  return new AuthError(
+    'blocked',
+    `Your organisation's Conditional Access policy blocks ${what} for this account (${code}). Sign in with a browser instead of a device code, or ask your administrator to allow device-code sign-in for the cluster's client app ${context.clientId}.`,
+    { code },
+  );
 }
 
 function oauthErrorFromMsal(msalCode: string | undefined, msalMessage: string): string | undefined {

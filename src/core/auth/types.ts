@@ -36,4 +36,14 @@ export type AuthErrorKind =
   | 'unreachable'
   | 'platformError'
   | 'signInAgain'
-  | 'notSignedIn';
+  | 'notSignedIn'
+  /** The account is not a member (or guest) of the tenant the cluster names (AADSTS90072). */
+  | 'notInTenant'
+  /** The tenant requires assignment to the app and the account is not assigned (AADSTS50105). */
+  | 'notAssigned'
+  /** The cluster's server app has no service principal in the tenant (AADSTS500011). */
+  | 'serverAppMissing'
+  /** The client app is missing from the tenant or not allowed to use public client flows (AADSTS700016, 7000218). */
+  | 'clientAppProblem'
+  /** The tenant now asks for more than the saved sign-in proves: multi-factor or registration (AADSTS50076, 50079). */
+  | 'interactionRequired';

@@ -62,4 +62,35 @@ describe('toAuthError', () => {
     const original = new AuthError('notSignedIn', 'x');
     assert.equal(toAuthError(original, context()), original);
   });
+
+  // Each of these used to end in a generic or wrong message ("tenant not found", "the saved sign-in is no
+  // longer valid"), which sends a person to the wrong fix.
+  const onTheWire = (code: number, error = 'invalid_grant'): FailureContext['failures'] => [{ type: 'http', host: 'login.microsoftonline.com', status: 400, error, errorCodes: [code] }];
+  for (const [code, kind, remedy, words] of [
+    [90072, 'notInTenant', 'signInAgain', /not a member of the tenant "contoso\.onmicrosoft\.com".*another account/],
+    [50105, 'notAssigned', 'askAdmin', /not assigned.*80faf920-1908-4b52-b5ef-a8e7bedfc67a/],
+    [500011, 'serverAppMissing', 'askAdmin', /server app 6dae42f8-4368-4678-94ff-3960e28e3630.*not.*tenant "contoso\.onmicrosoft\.com"/],
+    [700016, 'clientAppProblem', 'askAdmin', /client app 80faf920-1908-4b52-b5ef-a8e7bedfc67a was not found in the tenant/],
+    [7000218, 'clientAppProblem', 'askAdmin', /public client flows/],
+    [53000, 'blocked', 'askAdmin', /compliant|managed device/],
+    [53003, 'blocked', 'askAdmin', /Conditional Access/],
+    [50076, 'interactionRequired', 'signInAgain', /multi-factor|additional verification/i],
+    [50079, 'interactionRequired', 'signInAgain', /register|security information/i],
+  ] as const) {
+    it(`names the cause and the fix for AADSTS${code}`, () => {
+      const error = toAuthError(msalError('invalid_grant'), context({ failures: onTheWire(code) }));
+      assert.equal(error.kind, kind);
+      assert.equal(error.code, `AADSTS${code}`);
+      assert.equal(error.remedy.kind, remedy);
+      assert.equal(error.retryable, false);
+      assert.match(error.message, words);
+      assert.doesNotMatch(error.message, /no longer valid|was not found at/);
+    });
+  }
+
+  it('carries the platform\'s Retry-After in a remedy that waits', () => {
+    const failures: FailureContext['failures'] = [{ type: 'http', host: 'login.microsoftonline.com', status: 503, error: 'temporarily_unavailable', errorCodes: [], retryAfterSeconds: 7 }];
+    const error = toAuthError(msalError('temporarily_unavailable'), context({ failures }));
+    assert.deepEqual(error.remedy, { kind: 'wait', retryAfterMs: 7000 });
+  });
 });

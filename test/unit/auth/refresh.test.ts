@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { AuthEngine, AuthError } from '../../../src/core/auth';
 import type { IdentityPlatform } from '../../support/identity-platform';
 import { MemorySecretStore } from '../../support/memory-secret-store';
-import { ALICE, DeviceLoginPerson, RecordingLogger, decodeClaims, newEngine, signInAs, startPlatform, targetFor, testCa, tokenRequests } from './harness';
+import { ALICE, BOB, RecordingLogger, decodeClaims, newEngine, signInAs, startPlatform, targetFor, testCa, tokenRequests } from './harness';
 
 const isAuthError = (kind: AuthError['kind'], retryable: boolean) => (error: unknown) => {
   assert.ok(error instanceof AuthError, `expected an AuthError, got ${String(error)}`);
@@ -136,33 +136,34 @@ describe('silent refresh', () => {
     assert.equal(tokenRequests(platform, 'refresh_token').filter((request) => request.status === 200).length, 4);
   });
 
-  it('holds a background refresh until a sign-in on the same client id has finished', async () => {
+  it('refreshes while a sign-in on the same client id waits for a person, and a second sign-in still gets its code', async () => {
     platform = await startPlatform();
     const { engine } = newEngine();
     const target = targetFor(platform);
     const signedIn = await signInAs(engine, platform, target, ALICE);
-    let approve: (() => void) | undefined;
-    const slowPerson = new DeviceLoginPerson(platform, undefined);
-    const secondSignIn = engine.signIn(target, {
-      show: (info) => {
-        slowPerson.show(info);
-        approve = () => void platform!.completeDeviceLogin(info.userCode, ALICE);
-      },
-    });
-    while (!approve) await new Promise((resolve) => setTimeout(resolve, 20));
-    let refreshedAt = 0;
-    const refresh = engine.acquireSilent(target, signedIn.account.homeAccountId, { forceRefresh: true }).then((result) => {
-      refreshedAt = Date.now();
-      return result;
-    });
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    assert.equal(refreshedAt, 0, 'the refresh waits for the sign-in');
-    assert.equal(tokenRequests(platform, 'refresh_token').length, 0);
-    approve();
-    const signInResult = await secondSignIn;
-    const signedInAt = Date.now();
-    await refresh;
-    assert.ok(refreshedAt >= signedInAt - 5);
-    assert.equal(signInResult.account.homeAccountId, signedIn.account.homeAccountId);
+    const codes: string[] = [];
+    // Two people typing codes for two clusters that share the AKS-managed client id; nobody approves yet.
+    const firstSignIn = engine.signIn(target, { show: (info) => void codes.push(info.userCode) });
+    const secondSignIn = engine.signIn(target, { show: (info) => void codes.push(info.userCode) });
+    const deadline = Date.now() + 10_000;
+    while (codes.length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(codes.length, 2, 'both sign-ins show their code at once');
+
+    const refreshed = await engine.acquireSilent(target, signedIn.account.homeAccountId, { forceRefresh: true });
+    assert.notEqual(refreshed.accessToken, signedIn.accessToken, 'the refresh ran while both codes were waiting');
+    assert.equal(tokenRequests(platform, 'refresh_token').filter((request) => request.status === 200).length, 1);
+
+    await platform.completeDeviceLogin(codes[1]!, BOB);
+    await platform.completeDeviceLogin(codes[0]!, ALICE);
+    const [first, second] = await Promise.all([firstSignIn, secondSignIn]);
+    assert.equal(first.account.username, ALICE);
+    assert.equal(second.account.username, BOB);
+    // Both sign-ins were adopted into the one shared cache: each account refreshes silently afterwards.
+    for (const result of [first, second]) {
+      const again = await engine.acquireSilent(target, result.account.homeAccountId, { forceRefresh: true });
+      assert.equal(again.account.homeAccountId, result.account.homeAccountId);
+      assert.ok(again.refreshToken);
+    }
+    assert.equal((await engine.accounts(target)).length, 2);
   });
 });
