@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AuthEngine } from '../src/core/auth';
 import { silentLogger, systemClock, type Logger } from '../src/core/ports';
-import { SessionService, type StateStore } from '../src/core/session/service';
+import { SessionRecordStore } from '../src/core/session/records';
+import { SessionService } from '../src/core/session/service';
 import { demo, startIdentityPlatform, type RecordedRequest } from '../test/support/identity-platform';
 import { azNames, azSkeleton } from '../test/support/kubeconfig-fixtures';
 import { MemorySecretStore } from '../test/support/memory-secret-store';
@@ -15,16 +16,6 @@ import { createTestCa } from '../test/support/tls';
 import { BenchResult, check, envInt, median, ms, Row } from './lib';
 
 const USERNAME = 'alice@contoso.onmicrosoft.com';
-
-class MemoryState implements StateStore {
-  private readonly values = new Map<string, unknown>();
-  get<T>(key: string): T | undefined {
-    return this.values.get(key) as T | undefined;
-  }
-  async update(key: string, value: unknown): Promise<void> {
-    this.values.set(key, value);
-  }
-}
 
 interface SignInSample {
   toPromptMs: number;
@@ -65,7 +56,7 @@ export async function runSignIn(): Promise<BenchResult> {
         auth,
         clock: systemClock,
         logger: silentLogger,
-        state: new MemoryState(),
+        records: new SessionRecordStore({ dir: join(dir, `sessions-${rep + 1}`), clock: systemClock, logger: silentLogger, watch: false }),
         settings: () => ({ kubeconfigPaths: [kubeconfig], credentialFormat: 'auto', refreshBeforeMinutes: 10, authorityHost: platform.url }),
         kubectlMinor: async () => undefined,
       });

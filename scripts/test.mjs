@@ -1,6 +1,6 @@
 // The one test command: type-checks and compiles everything, bundles the extension, then runs every
 // `*.test.js` under out/test with Node's test runner. `npm test -- unit kubectl` limits the run to those
-// folders of test/.
+// folders of test/; `npm test -- faults/secrets.test.ts` runs one file.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,8 +19,8 @@ function testFiles(dir) {
   });
 }
 
-const roots = suites.length > 0 ? suites.map((suite) => join('out/test', suite)) : ['out/test'];
-const files = roots.flatMap(testFiles).sort();
+const roots = suites.length > 0 ? suites.map((suite) => join('out/test', suite.replace(/\.ts$/, '.js'))) : ['out/test'];
+const files = roots.flatMap((root) => (root.endsWith('.test.js') ? [root] : testFiles(root))).sort();
 if (files.length === 0) {
   console.error(`no test files under ${roots.join(', ')}`);
   process.exit(1);

@@ -6,6 +6,7 @@ import type { AuthEngine } from '../core/auth';
 import { cacheSecretKey } from '../core/auth/token-cache';
 import { systemClock } from '../core/ports';
 import { kubectlClientMinor } from '../core/session/format';
+import { SessionRecordStore } from '../core/session/records';
 import { SessionService } from '../core/session/service';
 import { channelLogger, secretStorageStore } from './adapters';
 import { ClusterTreeProvider } from './clusterTree';
@@ -35,6 +36,9 @@ export function start(context: vscode.ExtensionContext, log: vscode.LogOutputCha
     return (engine ??= new Engine({ secretStore, logger }));
   };
 
+  // The global storage folder is the same for every window of this profile (on the remote side too), so
+  // the windows share one record of who is signed in and who refreshes what.
+  const records = new SessionRecordStore({ dir: context.globalStorageUri.fsPath, clock: systemClock, logger });
   const service = new SessionService({
     auth: {
       signIn: (...args) => auth().signIn(...args),
@@ -43,7 +47,8 @@ export function start(context: vscode.ExtensionContext, log: vscode.LogOutputCha
     },
     clock: systemClock,
     logger,
-    state: context.globalState,
+    records,
+    legacyState: context.globalState,
     settings: readSettings,
     kubectlMinor: () => kubectlClientMinor(kubectlPath()),
   });
@@ -78,13 +83,14 @@ export function start(context: vscode.ExtensionContext, log: vscode.LogOutputCha
 
   context.subscriptions.push(
     service,
+    records,
     tree,
     view,
     statusBar,
     service.onDidChange(updateContextKeys),
     vscode.workspace.onDidChangeConfiguration((event) => {
       if (!affectsSettings(event)) return;
-      service.reschedule();
+      service.settingsChanged();
       watchKubeconfigs();
       scheduleReload();
     }),

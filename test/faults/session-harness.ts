@@ -7,7 +7,8 @@ import { parse } from 'yaml';
 import { AuthEngine } from '../../src/core/auth';
 import type { DeviceCodePrompt, Logger } from '../../src/core/ports';
 import { systemClock } from '../../src/core/ports';
-import { SessionService, type SessionSettings, type SignInState, type StateStore } from '../../src/core/session/service';
+import { SessionRecordStore } from '../../src/core/session/records';
+import { SessionService, type SessionServiceOptions, type SessionSettings, type SignInState, type StateStore } from '../../src/core/session/service';
 import type { IdentityPlatform } from '../support/identity-platform';
 import { verifyJwt } from '../support/jwt';
 import { MemorySecretStore } from '../support/memory-secret-store';
@@ -39,6 +40,11 @@ export interface SessionHarness {
   kubeconfig: string;
   secrets: MemorySecretStore;
   state: MemoryState;
+  /** The folder of the session store every window of the machine shares. */
+  storeDir: string;
+  records: SessionRecordStore;
+  settings: SessionSettings;
+  dispose(): void;
 }
 
 export interface HarnessOptions {
@@ -50,19 +56,58 @@ export interface HarnessOptions {
   /** Written to `kubeconfig` unless `reuse` is given. */
   text?: string;
   requestTimeoutMs?: number;
-  /** The stores of an earlier harness, as after a restart of the extension. */
-  reuse?: Pick<SessionHarness, 'secrets' | 'state'>;
-  kubectlMinor?: number;
+  /** The stores of an earlier harness, as after a restart of the extension or as a second window. */
+  reuse?: Pick<SessionHarness, 'secrets' | 'state' | 'storeDir'>;
+  /** The kubectl version the service finds, or a function asked each time it looks. */
+  kubectlMinor?: number | (() => number | undefined);
+  /** Defaults to a folder beside the kubeconfig. */
+  storeDir?: string;
+  settings?: Partial<SessionSettings>;
+  forgetAfterMs?: number;
+  leaseMs?: number;
 }
 
 export function sessionHarness(options: HarnessOptions): SessionHarness {
   if (options.text !== undefined) writeFileSync(options.kubeconfig, options.text, { mode: 0o600 });
   const secrets = options.reuse?.secrets ?? new MemorySecretStore();
   const state = options.reuse?.state ?? new MemoryState();
-  const settings: SessionSettings = { kubeconfigPaths: [options.kubeconfig], credentialFormat: 'auto', refreshBeforeMinutes: 10, authorityHost: options.platform.url };
+  const storeDir = options.reuse?.storeDir ?? options.storeDir ?? `${options.kubeconfig}.sessions`;
+  const settings: SessionSettings = {
+    kubeconfigPaths: [options.kubeconfig],
+    credentialFormat: 'auto',
+    refreshBeforeMinutes: 10,
+    authorityHost: options.platform.url,
+    ...options.settings,
+  };
   const auth = new AuthEngine({ secretStore: secrets, logger: options.logger, ca: options.ca, ...(options.requestTimeoutMs !== undefined ? { requestTimeoutMs: options.requestTimeoutMs } : {}) });
-  const service = new SessionService({ auth, clock: systemClock, logger: options.logger, state, settings: () => settings, kubectlMinor: async () => options.kubectlMinor });
-  return { service, auth, kubeconfig: options.kubeconfig, secrets, state };
+  const records = new SessionRecordStore({ dir: storeDir, clock: systemClock, logger: options.logger });
+  const serviceOptions: SessionServiceOptions = {
+    auth,
+    clock: systemClock,
+    logger: options.logger,
+    records,
+    legacyState: state,
+    settings: () => settings,
+    kubectlMinor: async () => (typeof options.kubectlMinor === 'function' ? options.kubectlMinor() : options.kubectlMinor),
+    ...(options.forgetAfterMs !== undefined ? { forgetAfterMs: options.forgetAfterMs } : {}),
+    ...(options.leaseMs !== undefined ? { leaseMs: options.leaseMs } : {}),
+  };
+  const service = new SessionService(serviceOptions);
+  return {
+    service,
+    auth,
+    kubeconfig: options.kubeconfig,
+    secrets,
+    state,
+    storeDir,
+    records,
+    settings,
+    dispose() {
+      service.dispose();
+      records.dispose();
+      auth.dispose();
+    },
+  };
 }
 
 export function approvingPrompt(platform: IdentityPlatform, username: string): DeviceCodePrompt {

@@ -2,23 +2,26 @@
 // window the user chose, backing off on transient faults and stopping when only a new sign-in can help.
 // It never sees a token: `refresh` does the work and reports only the new expiry.
 import type { Clock, Disposable, Logger } from '../ports';
+import { healsByItself, type Remedy } from '../remedy';
 import { type Backoff, backoffDelayMs, defaultBackoff, freeSlot, idFraction } from './schedule';
 
 export type KeeperState =
   | { kind: 'fresh'; expiresOn: Date; refreshAt: Date }
   | { kind: 'refreshing'; expiresOn: Date }
-  | { kind: 'retrying'; expiresOn: Date; attempt: number; nextAttemptAt: Date; reason: string }
-  | { kind: 'needsSignIn'; reason: string }
-  | { kind: 'expired'; expiresOn: Date; reason?: string; attempt?: number; nextAttemptAt?: Date };
+  | { kind: 'retrying'; expiresOn: Date; attempt: number; nextAttemptAt: Date; reason: string; remedy: Remedy }
+  | { kind: 'needsSignIn'; reason: string; remedy: Remedy }
+  | { kind: 'expired'; expiresOn: Date; reason?: string; attempt?: number; nextAttemptAt?: Date; remedy?: Remedy };
 
-export interface RefreshOutcome {
-  expiresOn: Date;
-}
+/**
+ * What a refresh achieved: a token valid until `expiresOn` (refreshed here, or adopted from another window
+ * that refreshed it), or nothing yet because someone else is refreshing it: look again at `deferredUntil`.
+ */
+export type RefreshOutcome = { expiresOn: Date } | { deferredUntil: Date; reason: string };
 
 export class RefreshFailure extends Error {
   constructor(
     message: string,
-    readonly retryable: boolean,
+    readonly remedy: Remedy,
   ) {
     super(message);
     this.name = 'RefreshFailure';
@@ -30,7 +33,7 @@ export interface KeeperOptions {
   logger: Logger;
   /** Read at every scheduling decision, so a changed setting takes effect without re-tracking. */
   refreshBeforeMs: () => number;
-  /** Refreshes the token and writes the kubeconfig. Throws RefreshFailure; anything else counts as retryable. */
+  /** Refreshes the token and writes the kubeconfig. Throws RefreshFailure; anything else counts as transient. */
   refresh: (id: string) => Promise<RefreshOutcome>;
   onDidChangeState?: (id: string, state: KeeperState) => void;
   /** Default 5 s doubling to 5 min, each wait shortened at random by up to half. */
@@ -62,9 +65,12 @@ interface Entry {
   leadMs: number;
   notBefore: number;
   attempt: number;
-  /** Set while a transient failure is being retried. */
+  /** Set while a transient failure is being retried, or while another refresher is at work. */
   retryAt?: number;
+  /** Whether retryAt is a failure's backoff (false: waiting for another window's refresh). */
+  failing: boolean;
   reason?: string;
+  remedy?: Remedy;
   needsSignIn: boolean;
   timer?: Disposable;
   state?: KeeperState;
@@ -104,13 +110,15 @@ export class TokenKeeper implements Disposable {
       entry.generation++;
       entry.expiresOn = expiresOn;
     } else {
-      entry = { id, expiresOn, generation: 0, leadMs: 0, notBefore: 0, attempt: 0, needsSignIn: false };
+      entry = { id, expiresOn, generation: 0, leadMs: 0, notBefore: 0, attempt: 0, failing: false, needsSignIn: false };
       this.entries.set(id, entry);
     }
     entry.notBefore = 0;
     entry.attempt = 0;
     entry.retryAt = undefined;
+    entry.failing = false;
     entry.reason = undefined;
+    entry.remedy = undefined;
     entry.needsSignIn = false;
     entry.leadMs = this.planLead(entry);
     this.arm(entry);
@@ -140,6 +148,16 @@ export class TokenKeeper implements Disposable {
 
   state(id: string): KeeperState | undefined {
     return this.entries.get(id)?.state;
+  }
+
+  /** Whether the identity is kept here. */
+  has(id: string): boolean {
+    return this.entries.has(id);
+  }
+
+  /** The ids whose last refresh failed for a reason that heals by itself (a file being fixed, a network back). */
+  waitingToHeal(): string[] {
+    return [...this.entries.values()].filter((entry) => entry.failing && entry.remedy !== undefined && healsByItself(entry.remedy)).map((entry) => entry.id);
   }
 
   states(): Map<string, KeeperState> {
@@ -190,14 +208,15 @@ export class TokenKeeper implements Disposable {
     }
     const expiresAt = entry.expiresOn.getTime();
     const expiresOn = entry.expiresOn;
-    if (entry.retryAt !== undefined) {
+    if (entry.retryAt !== undefined && entry.failing) {
       const reason = entry.reason ?? 'unknown failure';
+      const remedy = entry.remedy ?? { kind: 'wait' };
       const nextAttemptAt = new Date(entry.retryAt);
       this.setState(
         entry,
         now >= expiresAt
-          ? { kind: 'expired', expiresOn, reason, attempt: entry.attempt, nextAttemptAt }
-          : { kind: 'retrying', expiresOn, attempt: entry.attempt, nextAttemptAt, reason },
+          ? { kind: 'expired', expiresOn, reason, attempt: entry.attempt, nextAttemptAt, remedy }
+          : { kind: 'retrying', expiresOn, attempt: entry.attempt, nextAttemptAt, reason, remedy },
       );
     } else {
       this.setState(entry, now >= expiresAt ? { kind: 'expired', expiresOn } : { kind: 'fresh', expiresOn, refreshAt: new Date(due) });
@@ -245,22 +264,37 @@ export class TokenKeeper implements Disposable {
     }
     const now = this.options.clock.now();
     if ('outcome' in settlement) {
-      const expiresOn = settlement.outcome?.expiresOn;
+      const outcome = settlement.outcome;
+      if (outcome !== undefined && 'deferredUntil' in outcome) {
+        this.deferred(entry, outcome.deferredUntil, outcome.reason, now);
+        return;
+      }
+      const expiresOn = outcome?.expiresOn;
       if (expiresOn instanceof Date && expiresOn.getTime() > now) {
         this.succeeded(entry, expiresOn, now);
         return;
       }
-      this.failed(entry, new RefreshFailure('The refresh did not return a future expiry.', true), now);
+      this.failed(entry, new RefreshFailure('The refresh did not return a future expiry.', { kind: 'wait' }), now);
       return;
     }
     this.failed(entry, settlement.error, now);
+  }
+
+  /** Someone else refreshes this identity now: no failure, no backoff, just a look again later. */
+  private deferred(entry: Entry, until: Date, reason: string, now: number): void {
+    entry.retryAt = Math.max(until.getTime(), now + 1);
+    entry.failing = false;
+    this.options.logger.debug(`Not refreshing ${entry.id} here: ${reason}; looking again at ${until.toISOString()}.`);
+    this.arm(entry);
   }
 
   private succeeded(entry: Entry, expiresOn: Date, now: number): void {
     entry.expiresOn = expiresOn;
     entry.attempt = 0;
     entry.retryAt = undefined;
+    entry.failing = false;
     entry.reason = undefined;
+    entry.remedy = undefined;
     entry.needsSignIn = false;
     entry.notBefore = now + Math.min(this.minRefreshIntervalMs, (expiresOn.getTime() - now) / 2);
     entry.leadMs = this.planLead(entry);
@@ -270,19 +304,24 @@ export class TokenKeeper implements Disposable {
   }
 
   private failed(entry: Entry, error: unknown, now: number): void {
-    const retryable = error instanceof RefreshFailure ? error.retryable : true;
+    const remedy: Remedy = error instanceof RefreshFailure ? error.remedy : { kind: 'wait' };
     const reason = error instanceof Error ? error.message : String(error);
     entry.reason = reason;
-    if (!retryable) {
+    entry.remedy = remedy;
+    if (!healsByItself(remedy)) {
       entry.needsSignIn = true;
       entry.retryAt = undefined;
-      this.setState(entry, { kind: 'needsSignIn', reason });
-      this.options.logger.warn(`${entry.id} needs a new sign-in: ${reason}`);
+      entry.failing = false;
+      this.setState(entry, { kind: 'needsSignIn', reason, remedy });
+      this.options.logger.warn(`${entry.id} needs a person: ${reason}`);
       return;
     }
     entry.needsSignIn = false;
+    entry.failing = true;
     entry.attempt++;
-    const delayMs = backoffDelayMs(entry.attempt, this.backoff, this.random);
+    // The platform's Retry-After is a floor: retrying sooner only earns another refusal.
+    const retryAfterMs = remedy.kind === 'wait' ? (remedy.retryAfterMs ?? 0) : 0;
+    const delayMs = Math.max(backoffDelayMs(entry.attempt, this.backoff, this.random), retryAfterMs);
     entry.retryAt = now + delayMs;
     this.options.logger.warn(`Refreshing ${entry.id} failed (attempt ${entry.attempt}): ${reason} (retrying in ${Math.ceil(delayMs / 1000)} s)`);
     this.arm(entry);

@@ -17,12 +17,11 @@ export function chooseCredentialFormat(
   setting: FormatSetting,
   credential: Extract<UserCredential, { kind: 'aks' }>,
   kubectlMinor: number | undefined,
+  pinned?: CredentialFormat,
 ): FormatChoice {
+  if (pinned !== undefined) return { format: pinned, reason: `the ${pinned} form was chosen for this entry` };
   if (setting !== 'auto') {
     return { format: setting, reason: `aksSignIn.credentialFormat is "${setting}"` };
-  }
-  if (credential.format !== 'none') {
-    return { format: credential.format, reason: `the entry already holds the ${credential.format} form` };
   }
   if (credential.identity.origin === 'exec-kubelogin') {
     return { format: 'token', reason: 'the entry used kubelogin, which a static token replaces for every kubectl' };
@@ -30,8 +29,16 @@ export function chooseCredentialFormat(
   if (kubectlMinor !== undefined && kubectlMinor >= azureProviderRemovedInMinor) {
     return { format: 'token', reason: `kubectl 1.${kubectlMinor} no longer reads the azure auth-provider` };
   }
-  const kubectl = kubectlMinor === undefined ? 'no kubectl was found to ask' : `kubectl 1.${kubectlMinor} reads it`;
-  return { format: 'legacy', reason: `the entry uses the azure auth-provider and ${kubectl}` };
+  if (kubectlMinor === undefined) {
+    return { format: 'token', reason: 'no kubectl was found to ask, and a token works with every kubectl while the azure auth-provider does not since 1.26' };
+  }
+  if (credential.format === 'token') return { format: 'token', reason: `the entry already holds the token form, which kubectl 1.${kubectlMinor} reads too` };
+  return { format: 'legacy', reason: `the entry uses the azure auth-provider and kubectl 1.${kubectlMinor} reads it` };
+}
+
+/** Whether kubectl of this minor version refuses the legacy form ("The azure auth plugin has been removed"). */
+export function refusesLegacy(kubectlMinor: number | undefined): boolean {
+  return kubectlMinor !== undefined && kubectlMinor >= azureProviderRemovedInMinor;
 }
 
 /** The client minor version of a kubectl (by default the one on PATH), or undefined when there is none or it does not answer. */

@@ -1,27 +1,29 @@
 // The one place where kubeconfig, sign-in and keeper meet: kubeconfig → AKS identities → sign-in /
 // refresh → tokens → kubeconfig, and one state per context that the status bar and the tree render.
+//
+// Several windows share one machine: the session records and each identity's lease live in the shared
+// record store, tokens in SecretStorage and the kubeconfig. Every change of an identity's fields (sign-in,
+// refresh, write-back, format change, sign-out) runs in that identity's queue here and under its lease
+// across windows, and decides from the record as it is after its last await, so a stale operation never
+// undoes a newer one. A wait for a person (the device code) is outside both.
+import { randomBytes, randomUUID } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
 import type { AuthEngine, AuthTarget, TokenResult } from '../auth';
 import { AuthError } from '../auth/errors';
-import type { Credentials, CredentialFormat, KubeconfigView, KubeContext, KubeUser, UserCredential } from '../kubeconfig';
-import { KubeconfigError, clearCredentials, readKubeconfig, tokenFingerprint, writeCredentials } from '../kubeconfig';
-import type { KeeperState } from '../keeper';
-import { RefreshFailure, TokenKeeper } from '../keeper';
+import type { CredentialFormat, Credentials, KubeconfigView, KubeContext } from '../kubeconfig';
+import { AKS_MANAGED_CLIENT_ID, KubeconfigError, clearCredentials, patchCredentials, readKubeconfig, tokenFingerprint, writeCredentials } from '../kubeconfig';
+import { RefreshFailure, TokenKeeper, type RefreshOutcome } from '../keeper';
 import type { Clock, DeviceCodePrompt, Disposable, Logger } from '../ports';
-import { chooseCredentialFormat, type FormatSetting } from './format';
+import type { Remedy } from '../remedy';
+import { KeyedSequencer } from '../sequencer';
+import { chooseCredentialFormat, refusesLegacy, type FormatChoice, type FormatSetting } from './format';
+import { identityKey, type SessionRecord, type SessionRecordStore, type SignInMethodId } from './records';
+import { isAksUser, signInState, wantsSignIn, type AksUser, type ContextEntry } from './states';
 
-/** Non-secret facts about one signed-in kubeconfig user, kept across restarts (VS Code's globalState). */
-export interface SessionRecord {
-  file: string;
-  userName: string;
-  homeAccountId: string;
-  username: string;
-  format: CredentialFormat;
-  /** Epoch milliseconds. */
-  expiresOn: number;
-  /** tokenFingerprint() of the access token we last wrote. */
-  tokenFingerprint?: string;
-}
+export type { ContextEntry, ContextWarning, SignInState } from './states';
+export type { SessionRecord } from './records';
 
+/** Where earlier versions kept the records (VS Code's globalState); read once to carry them over. */
 export interface StateStore {
   get<T>(key: string): T | undefined;
   update(key: string, value: unknown): Thenable<void> | Promise<void>;
@@ -32,22 +34,6 @@ export interface SessionSettings {
   credentialFormat: FormatSetting;
   refreshBeforeMinutes: number;
   authorityHost?: string;
-}
-
-export type SignInState =
-  | { kind: 'notAks'; description: string }
-  | { kind: 'signedOut' }
-  | { kind: 'signingIn' }
-  | { kind: 'signedIn'; account: string; expiresOn: Date; format: CredentialFormat; refreshing: boolean }
-  | { kind: 'retrying'; account: string; expiresOn: Date; format: CredentialFormat; reason: string; nextAttemptAt: Date }
-  | { kind: 'expired'; account: string; expiresOn: Date; format: CredentialFormat; reason?: string }
-  | { kind: 'needsSignIn'; account: string; reason: string };
-
-export interface ContextEntry {
-  context: KubeContext;
-  user?: KubeUser;
-  current: boolean;
-  state: SignInState;
 }
 
 export type KubeconfigStatus =
@@ -68,43 +54,94 @@ export interface SessionServiceOptions {
   auth: Pick<AuthEngine, 'signIn' | 'acquireSilent' | 'signOut'>;
   clock: Clock;
   logger: Logger;
-  state: StateStore;
+  records: SessionRecordStore;
+  /** Records kept by an earlier version, carried over into `records` once. */
+  legacyState?: StateStore;
   settings: () => SessionSettings;
   kubectlMinor: () => Promise<number | undefined>;
+  /** How long a user must stay absent from a whole, unchanged file before its session is forgotten. Default 10 s. */
+  forgetAfterMs?: number;
+  /** How long an identity's lease lasts unless renewed; a window that dies holding it blocks no one longer. Default 30 s. */
+  leaseMs?: number;
 }
 
-const recordsKey = 'aksSignIn.sessions';
-const managedClientId = '80faf920-1908-4b52-b5ef-a8e7bedfc67a';
+const legacyRecordsKey = 'aksSignIn.sessions';
+const kubectlMinorTtlMs = 5 * 60_000;
+/** Another refresher is looked at again this long after its lease runs out, spread so windows do not collide. */
+const leaseSpreadMs = 2_000;
 
-type AksUser = KubeUser & { credential: Extract<UserCredential, { kind: 'aks' }> };
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+export { messageOf };
 
-function isAksUser(user: KubeUser | undefined): user is AksUser {
-  return user?.credential.kind === 'aks';
+/** What to do about a failed kubeconfig write: wait for what clears up by itself, else the file needs a person. */
+export function writeRemedy(error: unknown, file: string): Remedy {
+  if (error instanceof KubeconfigError) {
+    switch (error.kind) {
+      case 'locked':
+      case 'changedOnDisk':
+      case 'notFound':
+        return { kind: 'wait' };
+      default:
+        // busy (EBUSY on a bind mount, EPERM while Windows holds the file) clears up by itself.
+        return (error.kind as string) === 'busy' ? { kind: 'wait' } : { kind: 'fixFile', file };
+    }
+  }
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'EBUSY' || code === 'EPERM' || code === 'EAGAIN' || code === 'ETXTBSY') return { kind: 'wait' };
+  return { kind: 'fixFile', file };
 }
 
-const identityKey = (file: string, userName: string): string => `${file}\u0000${userName}`;
+interface Tracked {
+  sessionId: string;
+  fingerprint?: string;
+  expiresOn: number;
+}
+
+interface Absence {
+  since: number;
+  stamp: string;
+}
 
 export class SessionService implements Disposable {
   private status: KubeconfigStatus = { kind: 'missing', paths: [] };
-  private readonly records = new Map<string, SessionRecord>();
-  private readonly signingIn = new Set<string>();
+  /** The last view that loaded: refreshes go on from it while the file cannot be read. */
+  private lastView: KubeconfigView | undefined;
+  private records = new Map<string, SessionRecord>();
+  private readonly signingIn = new Map<string, number>();
+  private readonly tracked = new Map<string, Tracked>();
+  private readonly absent = new Map<string, Absence>();
   private readonly listeners = new Set<() => void>();
   private readonly keeper: TokenKeeper;
-  private kubectlMinorOnce: Promise<number | undefined> | undefined;
+  private readonly queues = new KeyedSequencer();
+  /** Owner name of this window's leases. */
+  private readonly instance = `${process.pid}-${randomUUID()}`;
+  private readonly subscriptions: Disposable[] = [];
+  private kubectlMinor: { value: Promise<number | undefined>; at: number; known?: number } | undefined;
   private reloading: Promise<void> | undefined;
   private reloadAgain = false;
+  private recheckTimer: Disposable | undefined;
+  private migrated = false;
+  private disposed = false;
 
   constructor(private readonly options: SessionServiceOptions) {
-    for (const record of options.state.get<SessionRecord[]>(recordsKey) ?? []) {
-      this.records.set(identityKey(record.file, record.userName), record);
-    }
     this.keeper = new TokenKeeper({
       clock: options.clock,
       logger: options.logger,
       refreshBeforeMs: () => options.settings().refreshBeforeMinutes * 60_000,
-      refresh: (id) => this.refreshIdentity(id),
+      refresh: (key) => this.refreshIdentity(key),
       onDidChangeState: () => this.fire(),
     });
+    this.subscriptions.push(options.records.onDidChange(() => void this.syncRecords()));
+  }
+
+  private get forgetAfterMs(): number {
+    return this.options.forgetAfterMs ?? 10_000;
+  }
+
+  private get leaseMs(): number {
+    return this.options.leaseMs ?? 30_000;
   }
 
   onDidChange(listener: () => void): Disposable {
@@ -114,6 +151,12 @@ export class SessionService implements Disposable {
 
   get kubeconfig(): KubeconfigStatus {
     return this.status;
+  }
+
+  /** Signed-in sessions of this window's kubeconfig files, whether or not the file can be read now. */
+  sessions(): SessionRecord[] {
+    const paths = new Set(this.options.settings().kubeconfigPaths);
+    return [...this.records.values()].filter((record) => paths.has(record.file));
   }
 
   /** Reads the kubeconfig again (on start, on a file change, on a settings change). Calls made while a
@@ -136,33 +179,92 @@ export class SessionService implements Disposable {
 
   private async readOnce(): Promise<void> {
     const { kubeconfigPaths: paths } = this.options.settings();
+    await this.migrate();
+    await this.syncRecords(false);
     try {
       const view = await readKubeconfig(paths);
       this.status = view.files.length === 0 ? { kind: 'missing', paths } : { kind: 'loaded', view };
+      if (view.files.length > 0) this.lastView = view;
       for (const problem of view.problems) this.options.logger.warn(problem.message);
     } catch (error) {
       this.status = { kind: 'invalid', paths, error: error instanceof Error ? error : new Error(String(error)) };
-      this.options.logger.error(`Could not read the kubeconfig: ${this.status.error.message}`);
+      this.options.logger.error(`Could not read the kubeconfig: ${this.status.error.message} Signed-in contexts stay signed in and are written again once it can be read.`);
     }
-    this.reconcile();
+    await this.reconcile();
     this.fire();
   }
 
-  /** Matches the records of signed-in users with what the file now says: keeps tracking users that are
-   *  still there, forgets users that are gone, and writes back fields another tool dropped. */
-  private reconcile(): void {
+  /** Carries records kept in globalState by an earlier version into the shared store, once. */
+  private async migrate(): Promise<void> {
+    if (this.migrated) return;
+    this.migrated = true;
+    const legacy = this.options.legacyState?.get<Array<Omit<SessionRecord, 'sessionId' | 'method' | 'clientId'>>>(legacyRecordsKey);
+    if (!legacy || legacy.length === 0) return;
+    for (const old of legacy) {
+      const key = identityKey(old.file, old.userName);
+      await this.options.records.update(key, (current) => current ?? { ...old, sessionId: randomUUID(), method: 'deviceCode', clientId: '' });
+    }
+    await this.options.legacyState?.update(legacyRecordsKey, undefined);
+    this.options.logger.info(`Carried ${legacy.length} session(s) over into the session store shared by all windows.`);
+  }
+
+  /**
+   * Takes the shared records as they are now: a sign-in, refresh or sign-out by another window is adopted
+   * here (tracked anew, or no longer kept) instead of being repeated or undone.
+   */
+  private async syncRecords(notify = true): Promise<void> {
+    if (this.disposed) return;
+    let all: Map<string, SessionRecord>;
+    try {
+      all = await this.options.records.all();
+    } catch (error) {
+      this.options.logger.warn(`Could not read the shared sessions: ${messageOf(error)}`);
+      return;
+    }
+    if (this.disposed) return;
+    this.records = all;
+    const paths = new Set(this.options.settings().kubeconfigPaths);
+    for (const key of [...this.tracked.keys()]) {
+      const record = all.get(key);
+      if (!record || !paths.has(record.file)) this.stopKeeping(key);
+    }
+    for (const [key, record] of all) {
+      if (!paths.has(record.file)) continue;
+      const known = this.tracked.get(key);
+      if (known && known.sessionId === record.sessionId && known.fingerprint === record.tokenFingerprint && this.keeper.has(key)) continue;
+      this.keep(key, record);
+    }
+    if (notify) this.fire();
+  }
+
+  private keep(key: string, record: SessionRecord): void {
+    if (this.disposed) return;
+    this.tracked.set(key, { sessionId: record.sessionId, fingerprint: record.tokenFingerprint, expiresOn: record.expiresOn });
+    this.keeper.track(key, new Date(record.expiresOn));
+  }
+
+  private stopKeeping(key: string): void {
+    this.tracked.delete(key);
+    this.absent.delete(key);
+    this.keeper.untrack(key);
+  }
+
+  /**
+   * Matches the records with what the file now says: forgets a user only once a whole file stayed without
+   * it, retries writes that waited for the file to be fixed, and writes back fields another tool dropped.
+   */
+  private async reconcile(): Promise<void> {
     if (this.status.kind !== 'loaded') return;
-    const users = this.status.view.users;
+    const { view } = this.status;
+    const read = new Set(view.files);
     for (const [key, record] of this.records) {
-      const user = users.get(record.userName);
+      if (!this.tracked.has(key) || !read.has(record.file)) continue;
+      const user = view.users.get(record.userName);
       if (!user || user.file !== record.file || !isAksUser(user)) {
-        this.options.logger.info(`"${record.userName}" is no longer an AKS user in ${record.file}; it is no longer kept current.`);
-        this.keeper.untrack(key);
-        this.records.delete(key);
-        void this.saveRecords();
+        await this.noticeAbsence(key, record);
         continue;
       }
-      if (this.keeper.state(key) === undefined) this.keeper.track(key, new Date(record.expiresOn));
+      this.absent.delete(key);
       if (this.signingIn.has(key)) continue;
       const { format, expiresOn, tokenFingerprint: inFile } = user.credential;
       // kubectl plans its rewrite from a read made before it takes the lock, so it can put back a token
@@ -173,46 +275,71 @@ export class SessionService implements Disposable {
       if (format === 'none' || older) {
         const what = format === 'none' ? 'were removed' : 'were replaced with an older token';
         this.options.logger.info(`The sign-in fields of "${record.userName}" in ${record.file} ${what} by another program; writing them back.`);
-        void this.keeper.refreshNow(key);
+        void this.writeBack(key, record.sessionId);
       }
     }
+    // A write that waited for the file (malformed, read-only, locked) is tried again now that it changed.
+    for (const key of this.keeper.waitingToHeal()) {
+      const record = this.records.get(key);
+      if (record && read.has(record.file)) void this.keeper.refreshNow(key);
+    }
+  }
+
+  /** A user missing from a whole read: forgotten only when the file is still the same without it later. */
+  private async noticeAbsence(key: string, record: SessionRecord): Promise<void> {
+    const stamp = await stat(record.file).then(
+      (info) => `${info.size}:${info.mtimeMs}:${info.ino}`,
+      () => '',
+    );
+    const now = this.options.clock.now();
+    const seen = this.absent.get(key);
+    if (seen === undefined || seen.stamp !== stamp || stamp === '') {
+      this.absent.set(key, { since: now, stamp });
+      this.options.logger.info(`"${record.userName}" is not in ${record.file} right now; its session is kept and checked again in ${Math.round(this.forgetAfterMs / 1000)} s.`);
+      this.scheduleRecheck();
+      return;
+    }
+    if (now - seen.since < this.forgetAfterMs) {
+      this.scheduleRecheck();
+      return;
+    }
+    await this.queues.run(key, async () => {
+      const removed = await this.options.records.update(key, (current) => (current?.sessionId === record.sessionId ? undefined : current));
+      if (removed === undefined) {
+        this.stopKeeping(key);
+        this.options.logger.info(`"${record.userName}" stayed out of ${record.file}; its session is no longer kept.`);
+      }
+    });
+    await this.syncRecords(false);
+  }
+
+  private scheduleRecheck(): void {
+    if (this.recheckTimer || this.disposed) return;
+    this.recheckTimer = this.options.clock.setTimeout(() => {
+      this.recheckTimer = undefined;
+      void this.reload();
+    }, this.forgetAfterMs + 100);
   }
 
   entries(): ContextEntry[] {
     if (this.status.kind !== 'loaded') return [];
     const { view } = this.status;
+    const now = this.options.clock.now();
+    const kubectlMinor = this.kubectlMinor?.known;
     return view.contexts.map((context) => {
       const user = view.users.get(context.userName);
-      return { context, user, current: view.currentContext === context.name, state: this.stateOf(user) };
+      const key = user ? identityKey(user.file, user.name) : '';
+      const record = this.records.get(key);
+      const state = signInState(user, record, this.keeper.state(key), this.signingIn.has(key), now);
+      const entry: ContextEntry = { context, user, current: view.currentContext === context.name, state };
+      if ('format' in state && state.format === 'legacy' && kubectlMinor !== undefined && refusesLegacy(kubectlMinor)) {
+        entry.warning = { kind: 'legacyRefused', kubectlMinor };
+      }
+      return entry;
     });
   }
 
-  private stateOf(user: KubeUser | undefined): SignInState {
-    if (!user) return { kind: 'notAks', description: 'user entry missing' };
-    if (!isAksUser(user)) return { kind: 'notAks', description: user.credential.kind === 'other' ? user.credential.description : '' };
-    const key = identityKey(user.file, user.name);
-    if (this.signingIn.has(key)) return { kind: 'signingIn' };
-    const record = this.records.get(key);
-    if (!record) return { kind: 'signedOut' };
-    const account = record.username;
-    const expiresOn = new Date(record.expiresOn);
-    const format = record.format;
-    const kept: KeeperState | undefined = this.keeper.state(key);
-    switch (kept?.kind) {
-      case 'needsSignIn':
-        return { kind: 'needsSignIn', account, reason: kept.reason };
-      case 'retrying':
-        if (kept.expiresOn.getTime() <= this.options.clock.now()) return { kind: 'expired', account, expiresOn, format, reason: kept.reason };
-        return { kind: 'retrying', account, expiresOn, format, reason: kept.reason, nextAttemptAt: kept.nextAttemptAt };
-      case 'expired':
-        return { kind: 'expired', account, expiresOn, format, reason: kept.reason };
-      default:
-        if (expiresOn.getTime() <= this.options.clock.now()) return { kind: 'expired', account, expiresOn, format };
-        return { kind: 'signedIn', account, expiresOn, format, refreshing: kept?.kind === 'refreshing' };
-    }
-  }
-
-  /** The AKS user behind a context, or a KubeconfigError that says why there is none. */
+  /** The AKS user behind a context, or an error that says why there is none. */
   private aksUserOf(contextName: string): { context: KubeContext; user: AksUser } {
     if (this.status.kind === 'invalid') throw this.status.error;
     if (this.status.kind === 'missing') {
@@ -220,10 +347,23 @@ export class SessionService implements Disposable {
     }
     const entry = this.entries().find((candidate) => candidate.context.name === contextName);
     if (!entry) throw new Error(`The kubeconfig has no context named "${contextName}".`);
+    if (!entry.user) {
+      throw new Error(`Context "${contextName}" names the user "${entry.context.userName}", which no kubeconfig file defines. Run "az aks get-credentials" for the cluster again, or fix the context.`);
+    }
     if (!isAksUser(entry.user)) {
-      throw new Error(`Context "${contextName}" does not sign in with Microsoft Entra ID (its user is ${entry.user ? `"${entry.user.name}"` : 'missing'}), so there is nothing to sign in to.`);
+      throw new Error(`Context "${contextName}" does not sign in with Microsoft Entra ID (its user "${entry.user.name}" uses ${entry.user.credential.kind === 'other' ? entry.user.credential.description : 'something else'}), so there is nothing to sign in to.`);
     }
     return { context: entry.context, user: entry.user };
+  }
+
+  /** Why a context cannot be signed in, or undefined when it can. */
+  whyNotSignable(contextName: string): string | undefined {
+    try {
+      this.aksUserOf(contextName);
+      return undefined;
+    } catch (error) {
+      return messageOf(error);
+    }
   }
 
   /** The client ids of the kubeconfig's AKS users: one token cache each. */
@@ -236,7 +376,7 @@ export class SessionService implements Disposable {
     return {
       environment: identity.environment,
       tenantId: identity.tenantId,
-      clientId: identity.clientId || managedClientId,
+      clientId: identity.clientId || AKS_MANAGED_CLIENT_ID,
       serverId: identity.serverId,
       // client-go reads a missing config-mode as "0" (the spn: audience); kubelogin entries have none.
       configMode: identity.configMode ?? (identity.origin === 'auth-provider' ? '0' : undefined),
@@ -248,34 +388,73 @@ export class SessionService implements Disposable {
     const { user } = this.aksUserOf(contextName);
     const key = identityKey(user.file, user.name);
     const target = this.targetFor(user);
-    this.signingIn.add(key);
+    const choice = await this.formatFor(user);
+    // Whatever would stop the write is said now, not after the person has typed the code.
+    await this.checkBeforePrompt(user, choice.format);
+    this.signingIn.set(key, (this.signingIn.get(key) ?? 0) + 1);
     this.fire();
     try {
       const token = await this.options.auth.signIn(target, prompt, signal);
-      const choice = await this.formatFor(user);
-      await this.store(user, token, choice.format);
+      await this.commitSignIn(user, target, token, choice, 'deviceCode');
       this.options.logger.info(`Signed in to "${contextName}" as ${token.account.username}; wrote the ${choice.format} form because ${choice.reason}.`);
       const alsoSignedIn = await this.signInSiblings(user, target, token);
       return { account: token.account.username, format: choice.format, formatReason: choice.reason, expiresOn: token.expiresOn, alsoSignedIn };
     } finally {
-      this.signingIn.delete(key);
+      const left = (this.signingIn.get(key) ?? 1) - 1;
+      if (left > 0) this.signingIn.set(key, left);
+      else this.signingIn.delete(key);
       this.fire();
     }
+  }
+
+  /** What a credential write of this entry would refuse, found before anyone is asked to sign in. */
+  private async checkBeforePrompt(user: AksUser, format: CredentialFormat): Promise<void> {
+    const text = await readFile(user.file, 'utf8');
+    const placeholder = `eyJ0eXAiOiJKV1QifQ.${Buffer.from('{}').toString('base64url')}.${randomBytes(8).toString('base64url')}`;
+    const now = this.options.clock.now();
+    patchCredentials(text, user.file, user.name, { format, accessToken: placeholder, refreshToken: 'placeholder', expiresOn: new Date(now + 3600_000), expiresInSeconds: 3600 });
+  }
+
+  /** Writes a new sign-in's fields and record, in the identity's queue and under its lease. */
+  private async commitSignIn(user: AksUser, target: AuthTarget, token: TokenResult, choice: FormatChoice, method: SignInMethodId): Promise<void> {
+    const key = identityKey(user.file, user.name);
+    await this.exclusively(key, async () => {
+      await this.writeToken(user.file, user.name, token, choice.format);
+      const record: SessionRecord = {
+        file: user.file,
+        userName: user.name,
+        sessionId: randomUUID(),
+        method,
+        clientId: target.clientId,
+        homeAccountId: token.account.homeAccountId,
+        username: token.account.username,
+        format: choice.format,
+        expiresOn: token.expiresOn.getTime(),
+        tokenFingerprint: tokenFingerprint(token.accessToken),
+      };
+      await this.options.records.put(record);
+      this.records.set(key, record);
+      this.absent.delete(key);
+      this.keep(key, record);
+    });
   }
 
   /** Users that share tenant and client with the one just signed in get tokens without another prompt. */
   private async signInSiblings(signedIn: AksUser, target: AuthTarget, token: TokenResult): Promise<string[]> {
     const names: string[] = [];
+    const done = new Set([identityKey(signedIn.file, signedIn.name)]);
     for (const entry of this.entries()) {
       const user = entry.user;
-      if (!isAksUser(user) || entry.state.kind !== 'signedOut') continue;
-      if (user.file === signedIn.file && user.name === signedIn.name) continue;
+      if (!isAksUser(user) || !wantsSignIn(entry.state)) continue;
+      const key = identityKey(user.file, user.name);
+      if (done.has(key)) continue;
       const sibling = this.targetFor(user);
       if (sibling.tenantId !== target.tenantId || sibling.clientId !== target.clientId || sibling.environment !== target.environment) continue;
+      done.add(key);
       try {
         const siblingToken = await this.options.auth.acquireSilent(sibling, token.account.homeAccountId);
         const choice = await this.formatFor(user);
-        await this.store(user, siblingToken, choice.format);
+        await this.commitSignIn(user, sibling, siblingToken, choice, 'deviceCode');
         names.push(entry.context.name);
       } catch (error) {
         this.options.logger.warn(`Could not also sign in "${entry.context.name}": ${messageOf(error)}`);
@@ -284,70 +463,207 @@ export class SessionService implements Disposable {
     return names;
   }
 
-  private async formatFor(user: AksUser) {
+  private async formatFor(user: AksUser, pinned?: CredentialFormat): Promise<FormatChoice> {
     const setting = this.options.settings().credentialFormat;
-    const kubectlMinor = setting === 'auto' ? await (this.kubectlMinorOnce ??= this.options.kubectlMinor()) : undefined;
-    return chooseCredentialFormat(setting, user.credential, kubectlMinor);
+    const kubectlMinor = setting === 'auto' && pinned === undefined ? await this.kubectlMinorNow() : undefined;
+    return chooseCredentialFormat(setting, user.credential, kubectlMinor, pinned);
   }
 
-  private async store(user: AksUser, token: TokenResult, format: CredentialFormat): Promise<void> {
-    await writeCredentials(user.file, user.name, credentialsOf(token, format, this.options.clock.now()));
-    const key = identityKey(user.file, user.name);
-    this.records.set(key, {
-      file: user.file,
-      userName: user.name,
-      homeAccountId: token.account.homeAccountId,
-      username: token.account.username,
-      format,
-      expiresOn: token.expiresOn.getTime(),
-      tokenFingerprint: tokenFingerprint(token.accessToken),
-    });
-    await this.saveRecords();
-    this.keeper.track(key, token.expiresOn);
+  /** The kubectl in use, asked again after a while or a settings change (it may be upgraded or switched). */
+  private kubectlMinorNow(): Promise<number | undefined> {
+    const now = this.options.clock.now();
+    if (!this.kubectlMinor || now - this.kubectlMinor.at > kubectlMinorTtlMs) {
+      const value = this.options.kubectlMinor();
+      const holder: NonNullable<SessionService['kubectlMinor']> = { value, at: now };
+      this.kubectlMinor = holder;
+      void value.then((minor) => {
+        if (minor === undefined) delete holder.known;
+        else holder.known = minor;
+        this.fire();
+      });
+    }
+    return this.kubectlMinor.value;
   }
 
-  private async refreshIdentity(key: string): Promise<{ expiresOn: Date }> {
-    const record = this.records.get(key);
-    const user = this.status.kind === 'loaded' ? this.status.view.users.get(record?.userName ?? '') : undefined;
-    if (!record || !isAksUser(user)) throw new RefreshFailure('This user is no longer in the kubeconfig.', false);
-    let token: TokenResult;
-    try {
-      token = await this.options.auth.acquireSilent(this.targetFor(user), record.homeAccountId, { forceRefresh: true });
-    } catch (error) {
-      if (error instanceof AuthError) throw new RefreshFailure(error.message, error.retryable);
-      throw error;
-    }
-    try {
-      await writeCredentials(record.file, record.userName, credentialsOf(token, record.format, this.options.clock.now()));
-    } catch (error) {
-      // A lock held by kubectl or a file changed under us clears up by itself; anything else needs a person.
-      const retryable = error instanceof KubeconfigError && (error.kind === 'locked' || error.kind === 'changedOnDisk');
-      throw new RefreshFailure(`Could not write ${record.file}: ${messageOf(error)}`, retryable);
-    }
-    this.records.set(key, {
-      ...record,
-      expiresOn: token.expiresOn.getTime(),
-      username: token.account.username,
-      tokenFingerprint: tokenFingerprint(token.accessToken),
+  private async writeToken(file: string, userName: string, token: TokenResult, format: CredentialFormat): Promise<void> {
+    await writeCredentials(file, userName, credentialsOf(token, format, this.options.clock.now()));
+  }
+
+  /**
+   * Runs `task` in the identity's queue holding its lease, waiting for another window's lease to end (its
+   * work is a refresh or a write: seconds, never a person) or to lapse when that window died.
+   */
+  private exclusively<T>(key: string, task: () => Promise<T>): Promise<T> {
+    return this.queues.run(key, async () => {
+      for (;;) {
+        const answer = await this.options.records.tryLease(key, this.instance, this.leaseMs);
+        if (answer.acquired) break;
+        const waitMs = Math.min(Math.max(answer.until - this.options.clock.now(), 50), 1_000);
+        await new Promise<void>((resolve) => this.options.clock.setTimeout(resolve, waitMs));
+      }
+      return this.holdingLease(key, task);
     });
-    await this.saveRecords();
-    this.options.logger.info(`Refreshed "${record.userName}" (${token.account.username}); the token now expires at ${token.expiresOn.toISOString()}.`);
-    return { expiresOn: token.expiresOn };
+  }
+
+  private async holdingLease<T>(key: string, task: () => Promise<T>): Promise<T> {
+    let renewal: Disposable | undefined;
+    const renew = () => {
+      renewal = this.options.clock.setTimeout(() => {
+        void this.options.records.tryLease(key, this.instance, this.leaseMs).catch(() => undefined);
+        renew();
+      }, this.leaseMs / 3);
+    };
+    renew();
+    try {
+      return await task();
+    } finally {
+      renewal?.dispose();
+      await this.options.records.releaseLease(key, this.instance).catch((error: unknown) => this.options.logger.warn(`Could not release the lease of ${key.replace('\u0000', ' ')}: ${messageOf(error)}`));
+    }
+  }
+
+  /** The user a record stands for, from the current view or, while the file cannot be read, the last one. */
+  private userFor(record: SessionRecord): AksUser | undefined {
+    const view = this.status.kind === 'loaded' ? this.status.view : this.lastView;
+    const user = view?.users.get(record.userName);
+    return isAksUser(user) && user.file === record.file ? user : undefined;
+  }
+
+  /** The keeper's refresh of one identity: at most one window does it; the others adopt its result. */
+  private refreshIdentity(key: string): Promise<RefreshOutcome> {
+    return this.queues.run(key, async () => {
+      const seen = this.tracked.get(key);
+      const lease = await this.options.records.tryLease(key, this.instance, this.leaseMs).catch((error: unknown) => {
+        throw new RefreshFailure(`Could not reach the shared sessions: ${messageOf(error)}`, { kind: 'wait' });
+      });
+      if (!lease.acquired) {
+        const until = new Date(lease.until + Math.floor(Math.random() * leaseSpreadMs));
+        return { deferredUntil: until, reason: 'another VS Code window is refreshing it' };
+      }
+      return this.holdingLease(key, async () => {
+        const record = await this.options.records.get(key);
+        if (!record) {
+          this.stopKeeping(key);
+          return { deferredUntil: new Date(this.options.clock.now() + 3600_000), reason: 'it was signed out' };
+        }
+        // Another window refreshed (or signed in anew) since this one planned: take its token.
+        if (seen && (record.sessionId !== seen.sessionId || record.tokenFingerprint !== seen.fingerprint) && record.expiresOn > this.options.clock.now()) {
+          this.tracked.set(key, { sessionId: record.sessionId, fingerprint: record.tokenFingerprint, expiresOn: record.expiresOn });
+          this.options.logger.info(`"${record.userName}" was refreshed by another window; using its token.`);
+          return { expiresOn: new Date(record.expiresOn) };
+        }
+        const user = this.userFor(record);
+        if (!user) throw new RefreshFailure(`"${record.userName}" is not in ${record.file} right now; trying again.`, { kind: 'wait' });
+        let token: TokenResult;
+        try {
+          token = await this.options.auth.acquireSilent(this.targetFor(user), record.homeAccountId, { forceRefresh: true });
+        } catch (error) {
+          if (error instanceof AuthError) throw new RefreshFailure(error.message, error.remedy);
+          throw error;
+        }
+        const now = await this.options.records.get(key);
+        if (!now || now.sessionId !== record.sessionId) {
+          return now ? { expiresOn: new Date(now.expiresOn) } : { deferredUntil: new Date(this.options.clock.now() + 3600_000), reason: 'it was signed out' };
+        }
+        const choice = await this.formatFor(user, record.formatPinned ? record.format : undefined);
+        if (choice.format !== record.format) this.options.logger.info(`Writing "${record.userName}" in the ${choice.format} form from now on, because ${choice.reason}.`);
+        try {
+          await this.writeToken(record.file, record.userName, token, choice.format);
+        } catch (error) {
+          throw new RefreshFailure(`Could not write ${record.file}: ${messageOf(error)}`, writeRemedy(error, record.file));
+        }
+        const updated = await this.options.records.update(key, (current) =>
+          current?.sessionId === record.sessionId
+            ? { ...current, expiresOn: token.expiresOn.getTime(), username: token.account.username, format: choice.format, tokenFingerprint: tokenFingerprint(token.accessToken) }
+            : current,
+        );
+        if (updated) {
+          this.records.set(key, updated);
+          this.tracked.set(key, { sessionId: updated.sessionId, fingerprint: updated.tokenFingerprint, expiresOn: updated.expiresOn });
+        }
+        this.options.logger.info(`Refreshed "${record.userName}" (${token.account.username}); the token now expires at ${token.expiresOn.toISOString()}.`);
+        return { expiresOn: token.expiresOn };
+      });
+    });
+  }
+
+  /** Puts our current token back where another program dropped it or put an older one. */
+  private async writeBack(key: string, sessionId: string): Promise<void> {
+    await this.queues.run(key, async () => {
+      const lease = await this.options.records.tryLease(key, this.instance, this.leaseMs).catch(() => ({ acquired: false as const }));
+      // Whoever holds the lease is writing these fields now; its write decides.
+      if (!lease.acquired) return;
+      await this.holdingLease(key, async () => {
+        const record = await this.options.records.get(key);
+        if (!record || record.sessionId !== sessionId) return;
+        const view = await readKubeconfig([record.file]).catch(() => undefined);
+        const inFile = view?.users.get(record.userName)?.credential;
+        if (!inFile || inFile.kind !== 'aks') return;
+        const stillWrong = inFile.format === 'none' || (inFile.tokenFingerprint !== record.tokenFingerprint && (inFile.expiresOn === undefined || inFile.expiresOn.getTime() < record.expiresOn + 1000));
+        if (!stillWrong) return;
+        const user = this.userFor(record);
+        if (!user) return;
+        try {
+          const token = await this.options.auth.acquireSilent(this.targetFor(user), record.homeAccountId);
+          await this.writeToken(record.file, record.userName, token, record.format);
+          const updated = await this.options.records.update(key, (current) =>
+            current?.sessionId === sessionId ? { ...current, expiresOn: token.expiresOn.getTime(), tokenFingerprint: tokenFingerprint(token.accessToken) } : current,
+          );
+          if (updated) {
+            this.records.set(key, updated);
+            this.tracked.set(key, { sessionId, fingerprint: updated.tokenFingerprint, expiresOn: updated.expiresOn });
+            this.keeper.track(key, new Date(updated.expiresOn));
+          }
+        } catch (error) {
+          this.options.logger.warn(`Could not write the sign-in fields of "${record.userName}" back: ${messageOf(error)}`);
+          void this.keeper.refreshNow(key);
+        }
+      });
+    });
   }
 
   async signOut(contextName: string): Promise<void> {
     const { user } = this.aksUserOf(contextName);
     const key = identityKey(user.file, user.name);
-    const record = this.records.get(key);
-    this.keeper.untrack(key);
-    await clearCredentials(user.file, user.name);
-    this.records.delete(key);
-    await this.saveRecords();
     const target = this.targetFor(user);
-    // The account's refresh token serves every user of the same client: keep it while another uses it.
-    const stillUsed = [...this.records.values()].some((other) => other.homeAccountId === record?.homeAccountId);
-    if (record && !stillUsed) await this.options.auth.signOut(target, record.homeAccountId);
+    await this.exclusively(key, async () => {
+      const record = await this.options.records.get(key);
+      await clearCredentials(user.file, user.name);
+      await this.options.records.update(key, () => undefined);
+      this.records.delete(key);
+      this.stopKeeping(key);
+      if (!record) return;
+      // The account's refresh token in this client id's cache serves every user of that client: keep it
+      // while another session of the same account and client still uses it.
+      const others = await this.options.records.all();
+      const clientId = record.clientId || target.clientId;
+      const stillUsed = [...others.values()].some((other) => other.homeAccountId === record.homeAccountId && (other.clientId || clientId) === clientId && other.method === record.method);
+      if (!stillUsed) await this.options.auth.signOut({ ...target, clientId }, record.homeAccountId);
+    });
     this.options.logger.info(`Signed out of "${contextName}"; the kubeconfig user "${user.name}" is back to its original form.`);
+    this.fire();
+  }
+
+  /** Rewrites a signed-in entry in another format now, and keeps it in that format (a person chose it). */
+  async changeFormat(contextName: string, format: CredentialFormat): Promise<void> {
+    const { user } = this.aksUserOf(contextName);
+    const key = identityKey(user.file, user.name);
+    await this.exclusively(key, async () => {
+      const record = await this.options.records.get(key);
+      if (!record) throw new Error(`"${contextName}" is not signed in. Sign in first.`);
+      const token = await this.options.auth.acquireSilent(this.targetFor(user), record.homeAccountId);
+      await this.writeToken(record.file, record.userName, token, format);
+      const updated = await this.options.records.update(key, (current) =>
+        current?.sessionId === record.sessionId
+          ? { ...current, format, formatPinned: true, expiresOn: token.expiresOn.getTime(), tokenFingerprint: tokenFingerprint(token.accessToken) }
+          : current,
+      );
+      if (updated) {
+        this.records.set(key, updated);
+        this.keep(key, updated);
+      }
+    });
+    this.options.logger.info(`"${contextName}" now holds the ${format} form.`);
     this.fire();
   }
 
@@ -360,13 +676,15 @@ export class SessionService implements Disposable {
     return this.keeper.refreshNow(key);
   }
 
-  /** Applies a changed refresh window to every schedule now rather than at the next wake-up. */
-  reschedule(): void {
+  /** A setting changed: apply the refresh window now and ask kubectl its version again. */
+  settingsChanged(): void {
+    this.kubectlMinor = undefined;
     this.keeper.reschedule();
   }
 
-  private saveRecords(): Promise<void> {
-    return Promise.resolve(this.options.state.update(recordsKey, [...this.records.values()]));
+  /** Applies a changed refresh window to every schedule now rather than at the next wake-up. */
+  reschedule(): void {
+    this.keeper.reschedule();
   }
 
   private fire(): void {
@@ -374,6 +692,9 @@ export class SessionService implements Disposable {
   }
 
   dispose(): void {
+    this.disposed = true;
+    this.recheckTimer?.dispose();
+    for (const subscription of this.subscriptions) subscription.dispose();
     this.keeper.dispose();
     this.listeners.clear();
   }
@@ -389,6 +710,3 @@ function credentialsOf(token: TokenResult, format: CredentialFormat, now: number
   };
 }
 
-export function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}

@@ -83,7 +83,7 @@ test('transient failures back off 5 s doubling to 5 min, then success resets the
   let failuresLeft = 9;
   const h = harness(
     async (_id, clock) => {
-      if (failuresLeft-- > 0) throw new RefreshFailure('The identity platform answered 503.', true);
+      if (failuresLeft-- > 0) throw new RefreshFailure('The identity platform answered 503.', { kind: 'wait' });
       return { expiresOn: new Date(clock.now() + HOUR) };
     },
     { random: () => 0, spreadMs: 0 },
@@ -112,7 +112,7 @@ test('transient failures back off 5 s doubling to 5 min, then success resets the
 test('backoff jitter shortens waits by up to half, and only shortens them', async () => {
   const h = harness(
     async () => {
-      throw new RefreshFailure('timeout', true);
+      throw new RefreshFailure('timeout', { kind: 'wait' });
     },
     { random: () => 0.999_999 },
   );
@@ -156,11 +156,11 @@ test('when expiry passes while retrying the state says expired with the reason, 
 
 test('a failure that is not retryable asks for sign-in and stops; track() after sign-in resumes', async () => {
   const h = harness(async () => {
-    throw new RefreshFailure('The refresh token was revoked; sign in again.', false);
+    throw new RefreshFailure('The refresh token was revoked; sign in again.', { kind: 'signInAgain' });
   });
   h.keeper.track('ivy', new Date(h.clock.now() + 5 * MINUTE));
   await h.clock.advance(0);
-  assert.deepEqual(h.keeper.state('ivy'), { kind: 'needsSignIn', reason: 'The refresh token was revoked; sign in again.' });
+  assert.deepEqual(h.keeper.state('ivy'), { kind: 'needsSignIn', reason: 'The refresh token was revoked; sign in again.', remedy: { kind: 'signInAgain' } });
   assert.equal(h.clock.pendingTimers, 0, 'no timer left for an identity that needs sign-in');
   await h.clock.advance(24 * HOUR);
   assert.equal(h.calls.length, 1);
@@ -224,7 +224,7 @@ test('refreshNow during a scheduled refresh joins it: one call, every caller res
 
 test('refreshNow resolves on failure too, and refreshNow of an unknown id does nothing', async () => {
   const h = harness(async () => {
-    throw new RefreshFailure('invalid_grant', false);
+    throw new RefreshFailure('invalid_grant', { kind: 'signInAgain' });
   });
   h.keeper.track('nina', new Date(h.clock.now() + HOUR));
   await h.keeper.refreshNow('nina');
@@ -282,7 +282,7 @@ test('dispose cancels every timer, including retries and refreshes that finish a
   const pending = deferred<RefreshOutcome>();
   const h = harness(async (id, clock) => {
     if (id === 'slow') return pending.promise;
-    if (id === 'flaky') throw new RefreshFailure('503', true);
+    if (id === 'flaky') throw new RefreshFailure('503', { kind: 'wait' });
     return { expiresOn: new Date(clock.now() + HOUR) };
   });
   const now = h.clock.now();
@@ -338,5 +338,67 @@ test('log lines name identities, expiries and reasons, never what refresh return
   assert.ok(h.logs.some((line) => line.startsWith('info Refreshed tess')));
   assert.ok(h.logs.every((line) => !line.includes(secretLooking)));
   assert.ok(h.changes.every((change) => !JSON.stringify(change.state).includes(secretLooking)));
+  h.keeper.dispose();
+});
+
+test('the platform\'s Retry-After is a floor under the backoff: no retry comes sooner', async () => {
+  let failuresLeft = 2;
+  const h = harness(
+    async (_id, clock) => {
+      if (failuresLeft-- > 0) throw new RefreshFailure('HTTP 429', { kind: 'wait', retryAfterMs: 90 * SECOND });
+      return { expiresOn: new Date(clock.now() + HOUR) };
+    },
+    { random: () => 0, spreadMs: 0 },
+  );
+  h.keeper.track('kate', new Date(h.clock.now() + 5 * MINUTE));
+  await h.clock.advance(10 * MINUTE);
+  const gaps = h.calls.slice(1).map((call, i) => (call.at - h.calls[i]!.at) / SECOND);
+  assert.deepEqual(gaps, [90, 90], 'both retries waited the 90 s the platform asked for, not 5 s and 10 s');
+  assert.equal(h.keeper.state('kate')?.kind, 'fresh');
+  h.keeper.dispose();
+});
+
+test('a file that must be fixed is retried, never turned into "sign in again", and listed as waiting to heal', async () => {
+  let fixed = false;
+  const h = harness(
+    async (_id, clock) => {
+      if (!fixed) throw new RefreshFailure('The kubeconfig is not valid YAML.', { kind: 'fixFile', file: '/k/config' });
+      return { expiresOn: new Date(clock.now() + HOUR) };
+    },
+    { random: () => 0, spreadMs: 0 },
+  );
+  h.keeper.track('liam', new Date(h.clock.now() + 5 * MINUTE));
+  await h.clock.advance(2 * MINUTE);
+  const state = h.keeper.state('liam');
+  assert.equal(state?.kind, 'retrying');
+  assert.deepEqual(state?.kind === 'retrying' && state.remedy, { kind: 'fixFile', file: '/k/config' });
+  assert.deepEqual(h.keeper.waitingToHeal(), ['liam']);
+  fixed = true;
+  // The caller retries at once when the file changes, without waiting for the backoff.
+  await h.keeper.refreshNow('liam');
+  assert.equal(h.keeper.state('liam')?.kind, 'fresh');
+  assert.deepEqual(h.keeper.waitingToHeal(), []);
+  h.keeper.dispose();
+});
+
+test('a refresh deferred to another refresher is looked at again then, with no backoff and no failure state', async () => {
+  let othersAtWork = true;
+  const h = harness(
+    async (_id, clock) => {
+      if (othersAtWork) return { deferredUntil: new Date(clock.now() + 30 * SECOND), reason: 'another window refreshes it' };
+      return { expiresOn: new Date(clock.now() + HOUR) };
+    },
+    { spreadMs: 0 },
+  );
+  const start = h.clock.now();
+  h.keeper.track('mia', new Date(start + 5 * MINUTE));
+  await h.clock.advance(70 * SECOND);
+  assert.deepEqual(h.calls.map((call) => (call.at - start) / SECOND), [0, 30, 60]);
+  assert.ok(h.changes.every((change) => change.state.kind === 'fresh' || change.state.kind === 'refreshing'), 'never retrying or expired');
+  othersAtWork = false;
+  await h.clock.advance(30 * SECOND);
+  const state = h.keeper.state('mia');
+  assert.equal(state?.kind, 'fresh');
+  assert.ok(state?.kind === 'fresh' && state.expiresOn.getTime() > start + 55 * MINUTE);
   h.keeper.dispose();
 });

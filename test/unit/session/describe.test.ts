@@ -37,14 +37,22 @@ test('Markdown in names cannot change a tooltip', () => {
   assert.equal(escapeMarkdown('prod|*aks*_[x](y)'), 'prod\\|\\*aks\\*\\_\\[x\\](y)');
 });
 
-test('auto keeps what the entry holds, prefers token for kubelogin and new kubectl, legacy otherwise', () => {
+test('auto as the README states it: legacy only for an auth-provider entry read by kubectl 1.25 or older', () => {
   const credential = (origin: 'auth-provider' | 'exec-kubelogin', format: 'legacy' | 'token' | 'none') =>
     ({ kind: 'aks', identity: { serverId: 's', clientId: 'c', environment: 'AzurePublicCloud', origin }, format, managed: format !== 'none' }) as Extract<UserCredential, { kind: 'aks' }>;
   assert.equal(chooseCredentialFormat('auto', credential('auth-provider', 'none'), 25).format, 'legacy');
-  assert.equal(chooseCredentialFormat('auto', credential('auth-provider', 'none'), undefined).format, 'legacy');
+  // No kubectl to ask: every modern client refuses the legacy block, and a token works with all of them.
+  assert.equal(chooseCredentialFormat('auto', credential('auth-provider', 'none'), undefined).format, 'token');
+  assert.match(chooseCredentialFormat('auto', credential('auth-provider', 'none'), undefined).reason, /no kubectl was found/);
+  // An entry already in the legacy form leaves it once the kubectl in use is 1.26 or newer.
+  assert.equal(chooseCredentialFormat('auto', credential('auth-provider', 'legacy'), 33).format, 'token');
+  assert.equal(chooseCredentialFormat('auto', credential('auth-provider', 'legacy'), 20).format, 'legacy');
+  assert.equal(chooseCredentialFormat('auto', credential('auth-provider', 'token'), 20).format, 'token');
   assert.equal(chooseCredentialFormat('auto', credential('auth-provider', 'none'), 26).format, 'token');
   assert.equal(chooseCredentialFormat('auto', credential('exec-kubelogin', 'none'), 20).format, 'token');
-  assert.equal(chooseCredentialFormat('auto', credential('exec-kubelogin', 'legacy'), 33).format, 'legacy');
+  assert.equal(chooseCredentialFormat('auto', credential('exec-kubelogin', 'legacy'), 33).format, 'token');
+  // A format chosen for the entry by a person outranks both the setting and auto.
+  assert.equal(chooseCredentialFormat('legacy', credential('auth-provider', 'legacy'), 33, 'token').format, 'token');
   const explicit = chooseCredentialFormat('token', credential('auth-provider', 'legacy'), 20);
   assert.deepEqual(explicit, { format: 'token', reason: 'aksSignIn.credentialFormat is "token"' });
   assert.match(chooseCredentialFormat('auto', credential('auth-provider', 'none'), 26).reason, /kubectl 1\.26 no longer reads the azure auth-provider/);

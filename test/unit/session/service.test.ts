@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { AuthEngine } from '../../../src/core/auth';
 import type { DeviceCodeInfo, DeviceCodePrompt, Logger } from '../../../src/core/ports';
 import { systemClock } from '../../../src/core/ports';
+import { SessionRecordStore } from '../../../src/core/session/records';
 import { SessionService, type SessionSettings, type StateStore } from '../../../src/core/session/service';
 import { demo, startIdentityPlatform, type IdentityPlatform } from '../../support/identity-platform';
 import { azNames, azSkeleton } from '../../support/kubeconfig-fixtures';
@@ -59,6 +60,7 @@ interface Harness {
   original: string;
   secrets: MemorySecretStore;
   state: MemoryState;
+  records: SessionRecordStore;
   settings: SessionSettings;
   shownCodes: DeviceCodeInfo[];
   approvingPrompt(username?: string, decision?: 'approve' | 'decline'): DeviceCodePrompt;
@@ -79,11 +81,13 @@ function harness(text: string, overrides: Partial<SessionSettings> = {}, kubectl
     ...overrides,
   };
   const auth = new AuthEngine({ secretStore: secrets, logger: recordingLogger, ca: [caPem] });
+  const records = new SessionRecordStore({ dir: `${kubeconfig}.sessions`, clock: systemClock, logger: recordingLogger });
   const service = new SessionService({
     auth,
     clock: systemClock,
     logger: recordingLogger,
-    state,
+    records,
+    legacyState: state,
     settings: () => settings,
     kubectlMinor: async () => kubectlMinor,
   });
@@ -94,6 +98,7 @@ function harness(text: string, overrides: Partial<SessionSettings> = {}, kubectl
     original: text,
     secrets,
     state,
+    records,
     settings,
     shownCodes,
     approvingPrompt: (username = alice, decision = 'approve') => ({
@@ -134,7 +139,7 @@ test('an exec-kubelogin skeleton is signed in with the device code and gets the 
   const state = stateOf(h.service, context);
   assert.equal(state.kind, 'signedIn');
   assert.ok(state.kind === 'signedIn' && state.expiresOn.getTime() > Date.now() + 50 * 60_000);
-  assert.equal(h.state.get<unknown[]>('aksSignIn.sessions')?.length, 1, 'the session record is kept for the next start');
+  assert.equal((await h.records.all()).size, 1, 'the session record is kept for the next start and for other windows');
   h.service.dispose();
 });
 
