@@ -61,11 +61,12 @@ export class ClusterTreeProvider implements vscode.TreeDataProvider<ClusterNode>
       item.contextValue = 'aksSignIn.file';
       return item;
     }
-    const { context, user, current, state } = node.entry;
+    const { context, user, current, state, warning } = node.entry;
     const item = new vscode.TreeItem(context.name, vscode.TreeItemCollapsibleState.None);
     const now = Date.now();
-    item.description = `${current ? '(current) ' : ''}${describeState(state, now)}`;
-    item.iconPath = iconFor(state);
+    const refused = warning?.kind === 'legacyRefused' ? `kubectl 1.${warning.kubectlMinor} refuses this legacy form; switch to the token form` : undefined;
+    item.description = `${current ? '(current) ' : ''}${refused ? `${refused} · ` : ''}${describeState(state, now)}`;
+    item.iconPath = refused ? new vscode.ThemeIcon('warning', new vscode.ThemeColor('problemsWarningIcon.foreground')) : iconFor(state);
     const tooltip = new vscode.MarkdownString();
     tooltip.appendMarkdown(`**${escape(context.name)}**${current ? ' (current context)' : ''}\n\n`);
     tooltip.appendMarkdown(`- Cluster: ${escape(context.clusterName)}\n- Server: ${escape(context.server ?? 'unknown')}\n`);
@@ -74,9 +75,11 @@ export class ClusterTreeProvider implements vscode.TreeDataProvider<ClusterNode>
       const { identity } = user.credential;
       tooltip.appendMarkdown(`- Tenant: ${escape(identity.tenantId ?? 'organizations (home tenant)')}\n- Environment: ${escape(identity.environment)}\n`);
     }
+    if (refused) tooltip.appendMarkdown(`\n$(warning) ${escape(refused)} (kubectl says "The azure auth plugin has been removed").\n`);
     item.tooltip = tooltip;
+    tooltip.supportThemeIcons = true;
     const aks = state.kind === 'notAks' ? 'other' : `aks.${state.kind}`;
-    item.contextValue = `aksSignIn.context.${aks}.${current ? 'current' : 'notCurrent'}`;
+    item.contextValue = `aksSignIn.context.${aks}.${current ? 'current' : 'notCurrent'}${refused ? '.legacyRefused' : ''}`;
     return item;
   }
 

@@ -11,6 +11,7 @@ export const commandIds = [
   'aksSignIn.copyServerUrl',
   'aksSignIn.statusMenu',
   'aksSignIn.copyCodeAndOpen',
+  'aksSignIn.useTokenForm',
 ] as const;
 
 export type CommandId = (typeof commandIds)[number];

@@ -6,6 +6,7 @@ import { AuthError } from '../core/auth/errors';
 import { setCurrentContext } from '../core/kubeconfig';
 import { describeState } from '../core/session/describe';
 import { messageOf, type ContextEntry, type SessionService } from '../core/session/service';
+import { hasSession as stateHasSession, wantsSignIn } from '../core/session/states';
 import type { ClusterNode } from './clusterTree';
 import type { CommandId } from './commandIds';
 import { copyCodeAndOpen, signInWithDeviceCode } from './deviceCode';
@@ -29,15 +30,17 @@ async function pickContext(
   title: string,
   eligible: (entry: ContextEntry) => boolean,
   emptyMessage: string,
+  /** Why the context a person would expect (the current one) is not offered; said instead of picking silently. */
+  notOffered?: string,
 ): Promise<string | undefined> {
   const given = contextNameOf(argument);
   if (given) return given;
   const candidates = service.entries().filter(eligible);
   if (candidates.length === 0) {
-    void vscode.window.showInformationMessage(emptyMessage);
+    void vscode.window.showInformationMessage(notOffered ?? emptyMessage);
     return undefined;
   }
-  if (candidates.length === 1) return candidates[0]!.context.name;
+  if (candidates.length === 1 && notOffered === undefined) return candidates[0]!.context.name;
   const now = Date.now();
   const picked = await vscode.window.showQuickPick<ContextPick>(
     candidates.map((entry) => ({
@@ -46,14 +49,21 @@ async function pickContext(
       description: `${entry.current ? '(current) ' : ''}${describeState(entry.state, now)}`,
       detail: `cluster ${entry.context.clusterName} · ${entry.context.server ?? 'no server'} · user ${entry.context.userName}`,
     })),
-    { title, placeHolder: 'Choose a context', matchOnDescription: true, matchOnDetail: true },
+    { title: notOffered ? `${title}: ${notOffered}` : title, placeHolder: notOffered ? 'Choose another context' : 'Choose a context', matchOnDescription: true, matchOnDetail: true },
   );
   return picked?.entry.context.name;
 }
 
 const isAks = (entry: ContextEntry) => entry.state.kind !== 'notAks';
-const hasSession = (entry: ContextEntry) => ['signedIn', 'retrying', 'expired', 'needsSignIn'].includes(entry.state.kind);
-const needsSignIn = (entry: ContextEntry) => ['signedOut', 'expired', 'needsSignIn'].includes(entry.state.kind);
+const hasSession = (entry: ContextEntry) => stateHasSession(entry.state);
+const needsSignIn = (entry: ContextEntry) => wantsSignIn(entry.state);
+
+/** Why the current context cannot be signed in, when it cannot: a person expects it to be the one. */
+function currentContextProblem(service: SessionService): string | undefined {
+  const status = service.kubeconfig;
+  const current = status.kind === 'loaded' ? status.view.currentContext : undefined;
+  return current === undefined ? undefined : service.whyNotSignable(current);
+}
 
 async function showFailure(action: string, error: unknown, retry?: () => unknown): Promise<void> {
   if (error instanceof AuthError && error.kind === 'cancelled') {
@@ -72,7 +82,9 @@ export type CommandHandlers = Record<CommandId, (...args: never[]) => unknown>;
 export function commandHandlers(service: SessionService, log: vscode.LogOutputChannel): CommandHandlers {
   const signIn = async (argument?: ContextArgument): Promise<void> => {
     // With no argument the quick pick is skipped only when exactly one context still needs signing in.
-    const contextName = contextNameOf(argument) ?? (await pickContext(service, undefined, 'AKS: Sign In', service.entries().some(needsSignIn) ? needsSignIn : isAks, 'The kubeconfig has no AKS context to sign in to.'));
+    const contextName =
+      contextNameOf(argument) ??
+      (await pickContext(service, undefined, 'AKS: Sign In', service.entries().some(needsSignIn) ? needsSignIn : isAks, 'The kubeconfig has no AKS context to sign in to.', currentContextProblem(service)));
     if (!contextName) return;
     try {
       const outcome = await signInWithDeviceCode(service, contextName);
@@ -162,6 +174,17 @@ export function commandHandlers(service: SessionService, log: vscode.LogOutputCh
     }
   };
 
+  const useTokenForm = async (argument?: ContextArgument): Promise<void> => {
+    const contextName = contextNameOf(argument);
+    if (!contextName) return;
+    try {
+      await service.changeFormat(contextName, 'token');
+      void vscode.window.showInformationMessage(`"${contextName}" now holds a token, which every kubectl reads. It stays in that form.`);
+    } catch (error) {
+      await showFailure('Switching to the token form', error);
+    }
+  };
+
   const copyServerUrl = async (argument?: ContextArgument): Promise<void> => {
     const contextName = contextNameOf(argument);
     const server = service.entries().find((entry) => entry.context.name === contextName)?.context.server;
@@ -190,5 +213,6 @@ export function commandHandlers(service: SessionService, log: vscode.LogOutputCh
     'aksSignIn.copyServerUrl': copyServerUrl,
     'aksSignIn.statusMenu': statusMenu,
     'aksSignIn.copyCodeAndOpen': copyCodeAndOpen,
+    'aksSignIn.useTokenForm': useTokenForm,
   };
 }

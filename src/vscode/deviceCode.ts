@@ -5,14 +5,15 @@ import * as vscode from 'vscode';
 import type { DeviceCodeInfo, DeviceCodePrompt } from '../core/ports';
 import type { SessionService, SignInOutcome } from '../core/session/service';
 
-/** The codes of the sign-ins now waiting for approval, newest last. */
-const waiting: DeviceCodeInfo[] = [];
+/** The codes of the sign-ins now waiting for approval, by flow. */
+const waiting = new Map<string, DeviceCodeInfo>();
+let flows = 0;
 
-/** The notification's link: copies the newest waiting code and opens its page. */
-export async function copyCodeAndOpen(): Promise<void> {
-  const info = waiting.at(-1);
+/** A notification's link: copies that flow's own code (the newest when none is named) and opens its page. */
+export async function copyCodeAndOpen(flowId?: string): Promise<void> {
+  const info = flowId !== undefined ? waiting.get(flowId) : [...waiting.values()].at(-1);
   if (!info) {
-    void vscode.window.showInformationMessage('No sign-in is waiting for a code.');
+    void vscode.window.showInformationMessage('That sign-in is no longer waiting for a code.');
     return;
   }
   await vscode.env.clipboard.writeText(info.userCode);
@@ -25,21 +26,19 @@ export function signInWithDeviceCode(service: SessionService, contextName: strin
     async (progress, cancellation) => {
       const abort = new AbortController();
       const subscription = cancellation.onCancellationRequested(() => abort.abort());
-      let shown: DeviceCodeInfo | undefined;
+      const flowId = String(++flows);
       progress.report({ message: 'asking the identity platform for a code…' });
       const prompt: DeviceCodePrompt = {
         show(info) {
-          shown = info;
-          waiting.push(info);
-          progress.report({
-            message: `open ${info.verificationUri} and enter the code ${info.userCode}. [Copy Code and Open](command:aksSignIn.copyCodeAndOpen)`,
-          });
+          waiting.set(flowId, info);
+          const link = `command:aksSignIn.copyCodeAndOpen?${encodeURIComponent(JSON.stringify([flowId]))}`;
+          progress.report({ message: `open ${info.verificationUri} and enter the code ${info.userCode}. [Copy Code and Open](${link})` });
         },
       };
       try {
         return await service.signIn(contextName, prompt, abort.signal);
       } finally {
-        if (shown) waiting.splice(waiting.indexOf(shown), 1);
+        waiting.delete(flowId);
         subscription.dispose();
       }
     },

@@ -11,7 +11,7 @@ import { SessionService } from '../core/session/service';
 import { channelLogger, secretStorageStore } from './adapters';
 import { ClusterTreeProvider } from './clusterTree';
 import { commandHandlers, type CommandHandlers } from './commands';
-import { affectsSettings, kubectlPath, readSettings, refreshBeforeMinutes } from './settings';
+import { affectsSettings, kubectlPath, onSettingRefused, readSettings, refreshBeforeMinutes } from './settings';
 import { SignInStatusBar } from './statusBar';
 
 export interface Running {
@@ -26,6 +26,7 @@ const reloadDelayMs = 300;
 
 export function start(context: vscode.ExtensionContext, log: vscode.LogOutputChannel): Running {
   const logger = channelLogger(log);
+  onSettingRefused((reason) => logger.warn(reason));
   const secretStore = secretStorageStore(context.secrets);
 
   let engine: AuthEngine | undefined;

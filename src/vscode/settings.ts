@@ -1,39 +1,56 @@
-// Settings, read so that an untrusted workspace cannot choose the file that receives tokens or where
-// sign-in goes: in Restricted Mode those two come from user/machine scope only.
+// Settings, read so that an untrusted workspace cannot choose the file that receives tokens, where
+// sign-in goes, the kubectl we run or the credential form: in Restricted Mode those come from user/machine
+// scope only, and a path there may not point into the untrusted folder (src/core/trust.ts).
 import * as os from 'node:os';
 import * as vscode from 'vscode';
 import { expandPath, locateKubeconfigs } from '../core/kubeconfig';
 import type { SessionSettings } from '../core/session/service';
 import type { FormatSetting } from '../core/session/format';
+import { pathInRestrictedMode, trustedValue } from '../core/trust';
 
-function trustedValue(section: string, key: string): string {
-  const inspected = vscode.workspace.getConfiguration(section).inspect<string>(key);
-  if (!inspected) return '';
-  if (vscode.workspace.isTrusted) {
-    return inspected.workspaceFolderValue ?? inspected.workspaceValue ?? inspected.globalValue ?? inspected.defaultValue ?? '';
+/** Settings refused in Restricted Mode, each said once in the log. */
+const refusals = new Set<string>();
+let reportRefusal: (message: string) => void = () => undefined;
+
+export function onSettingRefused(report: (message: string) => void): void {
+  reportRefusal = report;
+}
+
+function refused(reason: string): undefined {
+  if (!refusals.has(reason)) {
+    refusals.add(reason);
+    reportRefusal(reason);
   }
-  return inspected.globalValue ?? inspected.defaultValue ?? '';
+  return undefined;
+}
+
+function ownSetting<T>(section: string, key: string): T | undefined {
+  return trustedValue(vscode.workspace.getConfiguration(section).inspect<T>(key), vscode.workspace.isTrusted);
 }
 
 function workspaceFolderPath(): string | undefined {
-  return vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+  return vscode.workspace.isTrusted ? vscode.workspace.workspaceFolders?.[0]?.uri.fsPath : undefined;
+}
+
+/** A path setting, or undefined when it is empty or must be ignored in Restricted Mode. */
+function pathSetting(name: string, value: unknown): string | undefined {
+  if (typeof value !== 'string' || value.trim() === '') return undefined;
+  const decision = pathInRestrictedMode(name, value, vscode.workspace.isTrusted);
+  return decision.ok ? decision.path : refused(decision.reason);
 }
 
 /** The Kubernetes extension nests its settings inside one object setting. */
 function kubernetesExtensionSetting(key: string): unknown {
-  if (!vscode.workspace.isTrusted) {
-    const inspected = vscode.workspace.getConfiguration().inspect<Record<string, unknown>>('vs-kubernetes');
-    return inspected?.globalValue?.[key];
-  }
+  const inspected = vscode.workspace.getConfiguration().inspect<Record<string, unknown>>('vs-kubernetes');
+  if (!vscode.workspace.isTrusted) return inspected?.globalValue?.[key];
   return vscode.workspace.getConfiguration().get<Record<string, unknown>>('vs-kubernetes')?.[key];
 }
 
 export function kubeconfigLocation(): { paths: string[]; source: string } {
-  const vsKubernetes = kubernetesExtensionSetting('vs-kubernetes.kubeconfig');
   return locateKubeconfigs({
-    setting: trustedValue('aksSignIn', 'kubeconfig') || undefined,
+    setting: pathSetting('aksSignIn.kubeconfig', ownSetting<string>('aksSignIn', 'kubeconfig')),
     kubeconfigEnv: process.env.KUBECONFIG,
-    vsKubernetesSetting: typeof vsKubernetes === 'string' && vsKubernetes ? vsKubernetes : undefined,
+    vsKubernetesSetting: pathSetting('vs-kubernetes.kubeconfig', kubernetesExtensionSetting('vs-kubernetes.kubeconfig')),
     homeDir: os.homedir(),
     workspaceFolder: workspaceFolderPath(),
   });
@@ -44,7 +61,8 @@ export function knownKubeconfigs(): string[] {
   const known = kubernetesExtensionSetting('vs-kubernetes.knownKubeconfigs');
   if (!Array.isArray(known)) return [];
   return known
-    .filter((path): path is string => typeof path === 'string' && path.length > 0)
+    .map((path) => pathSetting('vs-kubernetes.knownKubeconfigs', path))
+    .filter((path): path is string => path !== undefined)
     .map((path) => expandPath(path, { homeDir: os.homedir(), workspaceFolder: workspaceFolderPath() }));
 }
 
@@ -55,8 +73,8 @@ const kubernetesPlatform: Partial<Record<NodeJS.Platform, string>> = { linux: 'l
 export function kubectlPath(): string {
   const platform = kubernetesPlatform[process.platform];
   const configured = (platform && kubernetesExtensionSetting(`vs-kubernetes.kubectl-path.${platform}`)) || kubernetesExtensionSetting('vs-kubernetes.kubectl-path');
-  if (typeof configured !== 'string' || configured === '') return 'kubectl';
-  return expandPath(configured, { homeDir: os.homedir(), workspaceFolder: workspaceFolderPath() });
+  const path = pathSetting('vs-kubernetes.kubectl-path', configured);
+  return path === undefined ? 'kubectl' : expandPath(path, { homeDir: os.homedir(), workspaceFolder: workspaceFolderPath() });
 }
 
 export function refreshBeforeMinutes(): number {
@@ -64,9 +82,9 @@ export function refreshBeforeMinutes(): number {
 }
 
 export function readSettings(): SessionSettings {
-  const config = vscode.workspace.getConfiguration('aksSignIn');
-  const format = config.get<string>('credentialFormat', 'auto');
-  const authorityHost = trustedValue('aksSignIn', 'authorityHost').replace(/\/+$/, '');
+  // An untrusted folder could otherwise force the legacy form and have a refresh token written to disk.
+  const format = ownSetting<string>('aksSignIn', 'credentialFormat') ?? 'auto';
+  const authorityHost = (ownSetting<string>('aksSignIn', 'authorityHost') ?? '').replace(/\/+$/, '');
   return {
     kubeconfigPaths: kubeconfigLocation().paths,
     credentialFormat: (['auto', 'legacy', 'token'].includes(format) ? format : 'auto') as FormatSetting,

@@ -22,6 +22,19 @@ export class SignInStatusBar implements vscode.Disposable {
   }
 
   render(): void {
+    const status = this.service.kubeconfig;
+    // Signed-in sessions whose file cannot be read right now: they are kept, and the person should know why
+    // nothing is listed.
+    if (status.kind !== 'loaded' && this.service.sessions().length > 0) {
+      this.item.text = '$(warning) AKS: kubeconfig unreadable';
+      this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.warningBackground');
+      const why = status.kind === 'invalid' ? status.error.message : `No kubeconfig was found at ${status.paths.join(', ')}.`;
+      this.item.tooltip = new vscode.MarkdownString(`**AKS Sign-In**\n\n${escapeMarkdown(why)}\n\nYour sign-ins are kept and written again as soon as the file can be read.`);
+      this.item.accessibilityInformation = { label: 'AKS Sign-In: the kubeconfig cannot be read' };
+      this.item.show();
+      this.setTicking(false);
+      return;
+    }
     const aks = this.service.entries().filter((entry) => entry.state.kind !== 'notAks');
     if (aks.length === 0) {
       this.item.hide();

@@ -1,6 +1,6 @@
 // Words for sign-in states, shared by the status bar, the tree and the quick picks so that every view
 // says the same thing the same way.
-import type { SignInState } from './service';
+import type { SignInState } from './states';
 
 /** "47m", "1h 05m", "30s"; never negative. */
 export function formatTimeLeft(ms: number): string {
@@ -21,12 +21,14 @@ export function describeState(state: SignInState, now: number): string {
       return 'signing in…';
     case 'signedIn':
       return `signed in as ${state.account}, expires in ${formatTimeLeft(state.expiresOn.getTime() - now)}${state.refreshing ? ', refreshing…' : ''}`;
-    case 'retrying':
-      return `signed in as ${state.account}, refresh failed (retrying in ${formatTimeLeft(state.nextAttemptAt.getTime() - now)}): ${state.reason}`;
+    case 'retrying': {
+      const what = state.remedy.kind === 'fixFile' ? 'cannot write the kubeconfig' : 'refresh failed';
+      return `signed in as ${state.account}, ${what} (retrying in ${formatTimeLeft(state.nextAttemptAt.getTime() - now)}): ${state.reason}`;
+    }
     case 'expired':
       return `expired${state.reason ? `: ${state.reason}` : ''}`;
     case 'needsSignIn':
-      return `sign in again: ${state.reason}`;
+      return state.remedy.kind === 'askAdmin' ? `needs an administrator: ${state.reason}` : `sign in again: ${state.reason}`;
   }
 }
 

@@ -20,9 +20,11 @@ test('every state has words, and the ones that need the user are flagged', () =>
   const states = [
     { state: { kind: 'signedIn', account, expiresOn: at(47 * 60_000), format: 'token', refreshing: false }, words: `signed in as ${account}, expires in 47m`, attention: false },
     { state: { kind: 'signedIn', account, expiresOn: at(60_000), format: 'token', refreshing: true }, words: `signed in as ${account}, expires in 1m, refreshing…`, attention: false },
-    { state: { kind: 'retrying', account, expiresOn: at(60_000), format: 'token', reason: 'network down', nextAttemptAt: at(5_000) }, words: `signed in as ${account}, refresh failed (retrying in 5s): network down`, attention: true },
+    { state: { kind: 'retrying', account, expiresOn: at(60_000), format: 'token', reason: 'network down', nextAttemptAt: at(5_000), remedy: { kind: 'wait' } }, words: `signed in as ${account}, refresh failed (retrying in 5s): network down`, attention: true },
+    { state: { kind: 'retrying', account, expiresOn: at(60_000), format: 'token', reason: 'not valid YAML', nextAttemptAt: at(5_000), remedy: { kind: 'fixFile', file: '/k' } }, words: `signed in as ${account}, cannot write the kubeconfig (retrying in 5s): not valid YAML`, attention: true },
     { state: { kind: 'expired', account, expiresOn: at(-1), format: 'legacy', reason: 'network down' }, words: 'expired: network down', attention: true },
-    { state: { kind: 'needsSignIn', account, reason: 'revoked' }, words: 'sign in again: revoked', attention: true },
+    { state: { kind: 'needsSignIn', account, reason: 'revoked', remedy: { kind: 'signInAgain' } }, words: 'sign in again: revoked', attention: true },
+    { state: { kind: 'needsSignIn', account, reason: 'not assigned', remedy: { kind: 'askAdmin' } }, words: 'needs an administrator: not assigned', attention: true },
     { state: { kind: 'signedOut' }, words: 'not signed in', attention: false },
     { state: { kind: 'signingIn' }, words: 'signing in…', attention: false },
     { state: { kind: 'notAks', description: 'client certificate' }, words: 'not an AKS user (client certificate)', attention: false },
