@@ -6,12 +6,14 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AuthEngine } from '../src/core/auth';
+import { deviceCodeMethod } from '../src/core/auth/device-code';
 import { silentLogger, systemClock, type Logger } from '../src/core/ports';
 import { SessionRecordStore } from '../src/core/session/records';
 import { SessionService } from '../src/core/session/service';
 import { demo, startIdentityPlatform, type RecordedRequest } from '../test/support/identity-platform';
 import { azNames, azSkeleton } from '../test/support/kubeconfig-fixtures';
 import { MemorySecretStore } from '../test/support/memory-secret-store';
+import { deviceCodeUi } from '../test/support/sign-in-ui';
 import { createTestCa } from '../test/support/tls';
 import { BenchResult, check, envInt, median, ms, Row } from './lib';
 
@@ -53,7 +55,7 @@ export async function runSignIn(): Promise<BenchResult> {
       const tokenMoment = { at: Number.NaN };
       const auth = new AuthEngine({ secretStore: new MemorySecretStore(), logger: tokenMomentLogger(tokenMoment), ca: [ca.caPem] });
       const service = new SessionService({
-        auth,
+        methods: new Map([['deviceCode', deviceCodeMethod(() => auth)]]),
         clock: systemClock,
         logger: silentLogger,
         records: new SessionRecordStore({ dir: join(dir, `sessions-${rep + 1}`), clock: systemClock, logger: silentLogger, watch: false }),
@@ -70,16 +72,14 @@ export async function runSignIn(): Promise<BenchResult> {
         const startedAt = Date.now();
         await service.signIn(
           azNames(0).context,
-          {
-            show(info) {
-              shownAt = Date.now();
-              approval = platform.completeDeviceLogin(info.userCode, USERNAME).catch((error: unknown) => {
-                giveUp.abort();
-                throw error;
-              });
-            },
-          },
-          giveUp.signal,
+          deviceCodeUi((info) => {
+            shownAt = Date.now();
+            approval = platform.completeDeviceLogin(info.userCode, USERNAME).catch((error: unknown) => {
+              giveUp.abort();
+              throw error;
+            });
+          }),
+          { signal: giveUp.signal },
         ).catch(async (error: unknown) => {
           await approval;
           throw error;

@@ -2,7 +2,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { describeState, escapeMarkdown as escape, needsAttention } from '../core/session/describe';
+import { describeState, escapeMarkdown as escape, methodLabel, needsAttention } from '../core/session/describe';
 import type { ContextEntry, SessionService, SignInState } from '../core/session/service';
 
 export type ClusterNode = { kind: 'file'; file: string } | { kind: 'context'; entry: ContextEntry };
@@ -71,6 +71,7 @@ export class ClusterTreeProvider implements vscode.TreeDataProvider<ClusterNode>
     tooltip.appendMarkdown(`**${escape(context.name)}**${current ? ' (current context)' : ''}\n\n`);
     tooltip.appendMarkdown(`- Cluster: ${escape(context.clusterName)}\n- Server: ${escape(context.server ?? 'unknown')}\n`);
     tooltip.appendMarkdown(`- User: ${escape(context.userName)}\n- State: ${escape(describeState(state, now))}\n`);
+    if ('method' in state) tooltip.appendMarkdown(`- Signed in with: ${escape(methodLabel(state.method))}\n`);
     if (user?.credential.kind === 'aks') {
       const { identity } = user.credential;
       tooltip.appendMarkdown(`- Tenant: ${escape(identity.tenantId ?? 'organizations (home tenant)')}\n- Environment: ${escape(identity.environment)}\n`);

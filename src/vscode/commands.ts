@@ -9,7 +9,9 @@ import { messageOf, type ContextEntry, type SessionService } from '../core/sessi
 import { hasSession as stateHasSession, wantsSignIn } from '../core/session/states';
 import type { ClusterNode } from './clusterTree';
 import type { CommandId } from './commandIds';
-import { copyCodeAndOpen, signInWithDeviceCode } from './deviceCode';
+import { autoMethod, type SignInMethodId, type SignInMethods } from '../core/auth/methods';
+import { copyCodeAndOpen, runSignIn } from './signInFlow';
+import { signInMethodSetting } from './settings';
 import { kubeconfigLocation, knownKubeconfigs } from './settings';
 
 type ContextArgument = string | ClusterNode | undefined;
@@ -65,36 +67,88 @@ function currentContextProblem(service: SessionService): string | undefined {
   return current === undefined ? undefined : service.whyNotSignable(current);
 }
 
-async function showFailure(action: string, error: unknown, retry?: () => unknown): Promise<void> {
+/** An extra button on a failure message, offered when it is the fix. */
+interface FailureAction {
+  title: string;
+  run(): unknown;
+}
+
+async function showFailure(action: string, error: unknown, retry?: () => unknown, fix?: FailureAction): Promise<void> {
   if (error instanceof AuthError && error.kind === 'cancelled') {
     void vscode.window.showInformationMessage(`${action} cancelled.`);
     return;
   }
-  const buttons = retry ? ['Try Again', 'Show Log'] : ['Show Log'];
+  const buttons = [...(fix ? [fix.title] : []), ...(retry ? ['Try Again'] : []), 'Show Log'];
   const choice = await vscode.window.showErrorMessage(`${action} failed: ${messageOf(error)}`, ...buttons);
+  if (fix && choice === fix.title) fix.run();
   if (choice === 'Try Again') retry?.();
   if (choice === 'Show Log') void vscode.commands.executeCommand('aksSignIn.showLog');
+}
+
+/** The sign-in methods this window can offer, and whether a browser here reaches its loopback address. */
+export interface MethodsHere {
+  methods: SignInMethods;
+  available(): Promise<Set<SignInMethodId>>;
+  browserReachesLoopback(): boolean;
+}
+
+interface MethodPick extends vscode.QuickPickItem {
+  method: SignInMethodId;
+}
+
+/** The method for a sign-in: the setting's, else a pick of what works here with the likely one first. */
+async function chooseMethod(service: SessionService, here: MethodsHere, contextName: string): Promise<SignInMethodId | undefined> {
+  const setting = signInMethodSetting();
+  const available = await here.available();
+  if (setting !== 'auto') {
+    if (available.has(setting)) return setting;
+    void vscode.window.showErrorMessage(`aksSignIn.signInMethod is "${setting}", which cannot be used here${setting === 'azureCli' ? ' (the Azure CLI, az, was not found)' : ''}. Choose another method in the setting, or set it to "auto".`);
+    return undefined;
+  }
+  const entry = service.entries().find((candidate) => candidate.context.name === contextName);
+  const loginMode = entry?.user?.credential.kind === 'aks' ? entry.user.credential.identity.loginMode : undefined;
+  const auto = autoMethod({ loginMode, browserReachesLoopback: here.browserReachesLoopback(), available });
+  const remembered = entry && 'method' in entry.state && available.has(entry.state.method) ? entry.state.method : undefined;
+  const preferred = remembered ?? auto.method;
+  const offered = [...available].filter((id) => id !== 'browser' || here.browserReachesLoopback() || preferred === 'browser');
+  const ordered = [preferred, ...offered.filter((id) => id !== preferred)];
+  if (ordered.length === 1) return preferred;
+  const picked = await vscode.window.showQuickPick<MethodPick>(
+    ordered.map((id) => {
+      const method = here.methods.get(id)!;
+      const note = id !== preferred ? undefined : remembered ? 'used last time' : `recommended: ${auto.reason}`;
+      return { method: id, label: method.label, description: note, detail: method.detail };
+    }),
+    { title: `AKS: Sign In to "${contextName}"`, placeHolder: 'How do you want to sign in?', matchOnDetail: true },
+  );
+  return picked?.method;
 }
 
 
 export type CommandHandlers = Record<CommandId, (...args: never[]) => unknown>;
 
-export function commandHandlers(service: SessionService, log: vscode.LogOutputChannel): CommandHandlers {
-  const signIn = async (argument?: ContextArgument): Promise<void> => {
+export function commandHandlers(service: SessionService, log: vscode.LogOutputChannel, here: MethodsHere): CommandHandlers {
+  const signIn = async (argument?: ContextArgument, method?: SignInMethodId): Promise<void> => {
     // With no argument the quick pick is skipped only when exactly one context still needs signing in.
     const contextName =
       contextNameOf(argument) ??
       (await pickContext(service, undefined, 'AKS: Sign In', service.entries().some(needsSignIn) ? needsSignIn : isAks, 'The kubeconfig has no AKS context to sign in to.', currentContextProblem(service)));
     if (!contextName) return;
+    const chosen = method ?? (await chooseMethod(service, here, contextName));
+    if (!chosen) return;
     try {
-      const outcome = await signInWithDeviceCode(service, contextName);
+      const outcome = await runSignIn(service, contextName, chosen, { askedByPerson: true });
       const others = outcome.alsoSignedIn.length > 0 ? ` Also signed in: ${outcome.alsoSignedIn.join(', ')}.` : '';
+      const how = here.methods.get(outcome.method)?.label.toLowerCase() ?? outcome.method;
       void vscode.window.showInformationMessage(
-        `Signed in to "${contextName}" as ${outcome.account}. The kubeconfig holds the ${outcome.format} form because ${outcome.formatReason}.${others}`,
+        `Signed in to "${contextName}" as ${outcome.account} (${how}). The kubeconfig holds the ${outcome.format} form because ${outcome.formatReason}.${others}`,
       );
     } catch (error) {
       log.warn(`Sign-in to "${contextName}" failed: ${messageOf(error)}`);
-      await showFailure('Sign-in', error, () => signIn(contextName));
+      // A policy that refuses device codes usually accepts the browser: one click to it.
+      const refused = error instanceof AuthError && error.kind === 'blocked' && chosen === 'deviceCode';
+      const browser = refused && here.methods.has('browser') ? { title: 'Sign In with a Browser Instead', run: () => signIn(contextName, 'browser') } : undefined;
+      await showFailure('Sign-in', error, () => signIn(contextName, chosen), browser);
     }
   };
 

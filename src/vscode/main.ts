@@ -3,6 +3,9 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { AuthEngine } from '../core/auth';
+import { browserMethod } from '../core/auth/browser';
+import { deviceCodeMethod } from '../core/auth/device-code';
+import type { SignInMethod, SignInMethodId, SignInMethods } from '../core/auth/methods';
 import { cacheSecretKey } from '../core/auth/token-cache';
 import { systemClock } from '../core/ports';
 import { kubectlClientMinor } from '../core/session/format';
@@ -10,7 +13,8 @@ import { SessionRecordStore } from '../core/session/records';
 import { SessionService } from '../core/session/service';
 import { channelLogger, secretStorageStore } from './adapters';
 import { ClusterTreeProvider } from './clusterTree';
-import { commandHandlers, type CommandHandlers } from './commands';
+import { commandHandlers, type CommandHandlers, type MethodsHere } from './commands';
+import { vscodeAccountMethod } from './vscodeAccount';
 import { affectsSettings, kubectlPath, onSettingRefused, readSettings, refreshBeforeMinutes } from './settings';
 import { SignInStatusBar } from './statusBar';
 
@@ -40,12 +44,20 @@ export function start(context: vscode.ExtensionContext, log: vscode.LogOutputCha
   // The global storage folder is the same for every window of this profile (on the remote side too), so
   // the windows share one record of who is signed in and who refreshes what.
   const records = new SessionRecordStore({ dir: context.globalStorageUri.fsPath, clock: systemClock, logger });
+  const methods: SignInMethods = new Map<SignInMethodId, SignInMethod>([
+    ['browser', browserMethod(auth)],
+    ['deviceCode', deviceCodeMethod(auth)],
+    ['vscodeAccount', vscodeAccountMethod()],
+  ]);
+  const here: MethodsHere = {
+    methods,
+    available: async () => new Set(methods.keys()),
+    // A desktop window's browser runs where the extension host can serve (or forward) a loopback port;
+    // in a browser tab (code-server, vscode.dev, Codespaces on the web) it usually does not.
+    browserReachesLoopback: () => vscode.env.uiKind === vscode.UIKind.Desktop,
+  };
   const service = new SessionService({
-    auth: {
-      signIn: (...args) => auth().signIn(...args),
-      acquireSilent: (...args) => auth().acquireSilent(...args),
-      signOut: (...args) => auth().signOut(...args),
-    },
+    methods,
     clock: systemClock,
     logger,
     records,
@@ -95,6 +107,9 @@ export function start(context: vscode.ExtensionContext, log: vscode.LogOutputCha
       watchKubeconfigs();
       scheduleReload();
     }),
+    vscode.authentication.onDidChangeSessions((event) => {
+      if (event.provider.id === 'microsoft' || event.provider.id === 'microsoft-sovereign-cloud') void service.recheck('vscodeAccount');
+    }),
     vscode.workspace.onDidGrantWorkspaceTrust(() => {
       watchKubeconfigs();
       scheduleReload();
@@ -114,5 +129,5 @@ export function start(context: vscode.ExtensionContext, log: vscode.LogOutputCha
     }
     return count;
   };
-  return { service, cachedAccountCount, commands: commandHandlers(service, log) };
+  return { service, cachedAccountCount, commands: commandHandlers(service, log, here) };
 }

@@ -6,6 +6,7 @@ import * as vscode from 'vscode';
 import { expandPath, locateKubeconfigs } from '../core/kubeconfig';
 import type { SessionSettings } from '../core/session/service';
 import type { FormatSetting } from '../core/session/format';
+import { signInMethodIds, type SignInMethodId } from '../core/auth/methods';
 import { pathInRestrictedMode, trustedValue } from '../core/trust';
 
 /** Settings refused in Restricted Mode, each said once in the log. */
@@ -91,6 +92,12 @@ export function readSettings(): SessionSettings {
     refreshBeforeMinutes: refreshBeforeMinutes(),
     authorityHost: authorityHost.startsWith('https://') ? authorityHost : undefined,
   };
+}
+
+/** aksSignIn.signInMethod: a method, or `auto` (the entry's kubelogin mode, else browser where it can reach here, else device code). */
+export function signInMethodSetting(): SignInMethodId | 'auto' {
+  const value = vscode.workspace.getConfiguration('aksSignIn').get<string>('signInMethod', 'auto');
+  return (signInMethodIds as readonly string[]).includes(value) ? (value as SignInMethodId) : 'auto';
 }
 
 export const affectsSettings = (event: vscode.ConfigurationChangeEvent): boolean =>

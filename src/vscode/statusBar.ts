@@ -1,8 +1,9 @@
 // The status-bar item: the time left on the soonest-expiring signed-in identity, coloured when the
 // user should act; hidden when the kubeconfig has no AKS identity at all.
 import * as vscode from 'vscode';
-import { describeState, escapeMarkdown, formatTimeLeft, needsAttention } from '../core/session/describe';
+import { describeState, escapeMarkdown, formatTimeLeft, methodLabel, needsAttention } from '../core/session/describe';
 import type { ContextEntry, SessionService } from '../core/session/service';
+import { onDidChangePendingSignIns, pendingSignIns } from './signInFlow';
 
 const tickMs = 15_000;
 
@@ -17,11 +18,28 @@ export class SignInStatusBar implements vscode.Disposable {
   ) {
     this.item.name = 'AKS Sign-In';
     this.item.command = 'aksSignIn.statusMenu';
-    this.subscription = service.onDidChange(() => this.render());
+    const sessions = service.onDidChange(() => this.render());
+    const pending = onDidChangePendingSignIns(() => this.render());
+    this.subscription = { dispose: () => (sessions.dispose(), pending.dispose()) };
     this.render();
   }
 
   render(): void {
+    // A sign-in waiting for the person comes first: under Do Not Disturb the notification is hidden.
+    const waiting = pendingSignIns().filter((flow) => flow.code || flow.url).at(-1);
+    if (waiting) {
+      this.item.text = waiting.code ? `$(key) AKS: enter code ${waiting.code.userCode}` : '$(globe) AKS: finish signing in in your browser';
+      this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.warningBackground');
+      this.item.command = { title: 'Copy Code and Open', command: 'aksSignIn.copyCodeAndOpen', arguments: [waiting.id] };
+      this.item.tooltip = waiting.code
+        ? `Sign-in to "${waiting.contextName}" waits for the code ${waiting.code.userCode} at ${waiting.code.verificationUri}. Click to copy the code and open the page.`
+        : `Sign-in to "${waiting.contextName}" waits for the page in your browser. Click to open it again.`;
+      this.item.accessibilityInformation = { label: `AKS Sign-In: ${this.item.text.replace(/\$\([^)]*\)\s*/g, '')}` };
+      this.item.show();
+      this.setTicking(false);
+      return;
+    }
+    this.item.command = 'aksSignIn.statusMenu';
     const status = this.service.kubeconfig;
     // Signed-in sessions whose file cannot be read right now: they are kept, and the person should know why
     // nothing is listed.
@@ -67,11 +85,12 @@ export class SignInStatusBar implements vscode.Disposable {
   }
 
   private tooltip(entries: ContextEntry[], now: number): vscode.MarkdownString {
-    const tooltip = new vscode.MarkdownString('**AKS Sign-In**\n\n| Context | State | Expires at | Format |\n|---|---|---|---|\n');
+    const tooltip = new vscode.MarkdownString('**AKS Sign-In**\n\n| Context | State | Expires at | Format | Method |\n|---|---|---|---|---|\n');
     for (const { context, state } of entries) {
       const expires = 'expiresOn' in state ? state.expiresOn.toLocaleTimeString() : '';
       const format = 'format' in state ? state.format : '';
-      tooltip.appendMarkdown(`| ${escapeMarkdown(context.name)} | ${escapeMarkdown(describeState(state, now))} | ${expires} | ${format} |\n`);
+      const method = 'method' in state ? methodLabel(state.method) : '';
+      tooltip.appendMarkdown(`| ${escapeMarkdown(context.name)} | ${escapeMarkdown(describeState(state, now))} | ${expires} | ${format} | ${escapeMarkdown(method)} |\n`);
     }
     tooltip.appendMarkdown('\nClick for sign-in actions.');
     return tooltip;

@@ -5,13 +5,17 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { AuthEngine } from '../../src/core/auth';
-import type { DeviceCodePrompt, Logger } from '../../src/core/ports';
+import type { SignInUi } from '../../src/core/auth/methods';
+import { browserMethod } from '../../src/core/auth/browser';
+import { deviceCodeMethod } from '../../src/core/auth/device-code';
+import type { Logger } from '../../src/core/ports';
 import { systemClock } from '../../src/core/ports';
 import { SessionRecordStore } from '../../src/core/session/records';
 import { SessionService, type SessionServiceOptions, type SessionSettings, type SignInState, type StateStore } from '../../src/core/session/service';
 import type { IdentityPlatform } from '../support/identity-platform';
 import { verifyJwt } from '../support/jwt';
 import { MemorySecretStore } from '../support/memory-secret-store';
+import { deviceCodeUi } from '../support/sign-in-ui';
 
 export class MemoryState implements StateStore {
   readonly values = new Map<string, unknown>();
@@ -82,7 +86,10 @@ export function sessionHarness(options: HarnessOptions): SessionHarness {
   const auth = new AuthEngine({ secretStore: secrets, logger: options.logger, ca: options.ca, ...(options.requestTimeoutMs !== undefined ? { requestTimeoutMs: options.requestTimeoutMs } : {}) });
   const records = new SessionRecordStore({ dir: storeDir, clock: systemClock, logger: options.logger });
   const serviceOptions: SessionServiceOptions = {
-    auth,
+    methods: new Map([
+      ['deviceCode', deviceCodeMethod(() => auth)],
+      ['browser', browserMethod(() => auth)],
+    ]),
     clock: systemClock,
     logger: options.logger,
     records,
@@ -110,12 +117,8 @@ export function sessionHarness(options: HarnessOptions): SessionHarness {
   };
 }
 
-export function approvingPrompt(platform: IdentityPlatform, username: string): DeviceCodePrompt {
-  return {
-    show(info) {
-      void platform.completeDeviceLogin(info.userCode, username, 'approve');
-    },
-  };
+export function approvingPrompt(platform: IdentityPlatform, username: string): SignInUi {
+  return deviceCodeUi((info) => void platform.completeDeviceLogin(info.userCode, username, 'approve'));
 }
 
 export function stateOf(service: SessionService, contextName: string): SignInState {

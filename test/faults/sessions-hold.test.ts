@@ -14,6 +14,7 @@ import { identityKey } from '../../src/core/session/records';
 import { demo, startIdentityPlatform, type IdentityPlatform } from '../support/identity-platform';
 import { azNames, azSkeleton } from '../support/kubeconfig-fixtures';
 import { createTestCa } from '../support/tls';
+import { deviceCodeUi } from '../support/sign-in-ui';
 import { sleep } from '../support/wait-for';
 import { approvingPrompt, assertGenuine, recordingLogger, sessionHarness, stateOf, tokenInKubeconfig, waitFor, type HarnessOptions, type SessionHarness } from './session-harness';
 
@@ -143,7 +144,7 @@ test('signing in as another account while a refresh waits does not write the old
   await signedIn(h, context, alice);
   await sleep(1_100);
   let code: string | undefined;
-  const signingIn = h.service.signIn(context, { show: (info) => void (code = info.userCode) });
+  const signingIn = h.service.signIn(context, deviceCodeUi((info) => void (code = info.userCode)));
   await waitFor(() => code !== undefined, 10_000, 'the second sign-in showing its code');
   const refreshing = h.service.refresh(context);
   await platform.completeDeviceLogin(code!, bob);
@@ -166,7 +167,7 @@ test('a sign-in waiting for its code stalls no refresh, and a second sign-in sti
   // Contexts 1 and 2 share the AKS-managed client id with context 0; nobody approves their codes.
   await h.service.signOut(azNames(1).context);
   await h.service.signOut(azNames(2).context);
-  const waiting = [1, 2].map((i) => h.service.signIn(azNames(i).context, { show: (info) => void codes.push(info.userCode) }, controller.signal).catch((error: Error) => error));
+  const waiting = [1, 2].map((i) => h.service.signIn(azNames(i).context, deviceCodeUi((info) => void codes.push(info.userCode)), { signal: controller.signal }).catch((error: Error) => error));
   await waitFor(() => codes.length === 2, 10_000, 'both sign-ins showing a code');
   const before = tokenInKubeconfig(h.kubeconfig, user);
   const started = Date.now();

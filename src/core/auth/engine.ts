@@ -1,10 +1,13 @@
 // The sign-in engine: device-code sign-in, silent refresh, sign-out and the account list for AKS identities,
 // on MSAL with its cache in the SecretStore.
-import { LogLevel, PublicClientApplication } from '@azure/msal-node';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { CryptoProvider, LogLevel, PromptValue, PublicClientApplication, ResponseMode } from '@azure/msal-node';
 import type { AccountInfo, AuthenticationResult, DeviceCodeRequest } from '@azure/msal-node';
 import type { DeviceCodePrompt, Disposable, Logger, SecretStore } from '../ports';
 import { authorityFor, resolveCloud, scopesFor, standardLoginHosts, tenantOf } from './clouds';
-import { AuthError, cancelledError, toAuthError } from './errors';
+import { AuthError, browserTimedOut, cancelledError, toAuthError } from './errors';
+import type { SignInUi } from './methods';
 import type { FailureContext } from './errors';
 import { HttpsNetworkClient } from './network';
 import { Sequencer } from '../sequencer';
@@ -23,6 +26,14 @@ const defaultRequestTimeoutMs = 30_000;
 // RFC 8628's defaults, for a platform that leaves them out (MSAL would otherwise poll in a busy loop or forever).
 const defaultPollIntervalSeconds = 5;
 const defaultCodeLifetimeSeconds = 900;
+/** How long a browser sign-in may take before it is given up (the page left open, the tab closed). */
+const browserSignInTimeoutMs = 5 * 60_000;
+
+export interface BrowserSignInOptions {
+  /** Pre-fills the account on the sign-in page. */
+  loginHint?: string;
+  timeoutMs?: number;
+}
 
 /** Everything that shares one cache secret: the secret itself and the queue all its operations go through. */
 interface ClientIdState {
@@ -149,6 +160,60 @@ export class AuthEngine implements Disposable {
     flow.catch(() => undefined);
     early.catch(() => undefined);
     return Promise.race([flow, early]);
+  }
+
+  /**
+   * Browser sign-in: authorization code with PKCE on a loopback redirect (http://localhost:<port>) served
+   * by a listener of our own, so the redirect can also come through a port VS Code forwards (Remote-SSH,
+   * dev containers: `ui.externalUri`), which MSAL's own interactive listener cannot do. One use, state
+   * checked, given up after five minutes; like the device code, it waits outside the client id's queue.
+   */
+  async signInWithBrowser(target: AuthTarget, ui: Pick<SignInUi, 'openBrowser' | 'externalUri'>, signal?: AbortSignal, options: BrowserSignInOptions = {}): Promise<TokenResult> {
+    if (signal?.aborted) throw cancelledError();
+    const slot = this.slotFor(target);
+    const client = this.createDetachedClient(target, slot.authority);
+    const crypto = new CryptoProvider();
+    const { verifier, challenge } = await crypto.generatePkceCodes();
+    const state = crypto.createNewGuid();
+    const listener = await LoopbackListener.start();
+    try {
+      const local = `http://localhost:${listener.port}/`;
+      const redirectUri = ui.externalUri ? await ui.externalUri(local) : local;
+      if (!/^http:\/\/(localhost|127\.0\.0\.1)(:\d+)?\//i.test(redirectUri)) {
+        throw new AuthError('platformError', `The browser cannot reach this machine on a loopback address (VS Code offers ${new URL(redirectUri).origin}), so the sign-in cannot return here. Sign in with a device code instead.`, { code: 'loopback_unreachable', retryable: false });
+      }
+      const scopes = scopesFor(target);
+      const url = await client.pca.getAuthCodeUrl({
+        scopes,
+        redirectUri,
+        codeChallenge: challenge,
+        codeChallengeMethod: 'S256',
+        state,
+        responseMode: ResponseMode.QUERY,
+        prompt: options.loginHint ? undefined : PromptValue.SELECT_ACCOUNT,
+        ...(options.loginHint ? { loginHint: options.loginHint } : {}),
+      });
+      this.logger.info(`Starting browser sign-in at ${slot.authority} for client ${target.clientId}; the page returns to ${new URL(redirectUri).origin}.`);
+      const redirect = listener.next(state, options.timeoutMs ?? browserSignInTimeoutMs, signal);
+      redirect.catch(() => undefined);
+      if (!(await ui.openBrowser(url))) throw cancelledError();
+      const answer = await redirect;
+      if ('error' in answer) {
+        const codes = [...(answer.description ?? '').matchAll(/AADSTS(\d+)/g)].map((match) => Number(match[1]));
+        throw toAuthError({ errorCode: answer.error }, this.context(slot, 'signIn', { failures: [{ type: 'http', host: new URL(slot.authority).host, status: 400, error: answer.error, errorCodes: codes }] }));
+      }
+      let result: AuthenticationResult;
+      try {
+        result = await client.pca.acquireTokenByCode({ code: answer.code, scopes, redirectUri, codeVerifier: verifier });
+      } catch (error) {
+        throw this.failure(slot, client, error, this.context(slot, 'signIn', { failures: client.network.takeFailures() }));
+      }
+      const token = await this.adopt(slot, client, result);
+      this.logger.info(`Signed in in the browser as ${token.account.username} (tenant ${token.account.tenantId}); the token expires ${token.expiresOn.toISOString()}.`);
+      return token;
+    } finally {
+      await listener.close();
+    }
   }
 
   /**
@@ -392,4 +457,104 @@ export function mergeSerializedCaches(existing: string | undefined, learned: str
   const merged: SerializedSections = { ...base };
   for (const section of cacheSections) merged[section] = { ...(base[section] ?? {}), ...(incoming[section] ?? {}) };
   return JSON.stringify(merged);
+}
+
+type Redirect = { code: string } | { error: string; description?: string };
+
+/**
+ * The one-use loopback listener of a browser sign-in. It answers only the redirect whose `state` matches,
+ * shows a page the person can close, and ignores anything else that reaches the port (a favicon, a
+ * second tab, someone else's guess).
+ */
+class LoopbackListener {
+  private waiter: { state: string; resolve(answer: Redirect): void } | undefined;
+  private done = false;
+
+  private constructor(
+    private readonly servers: Server[],
+    readonly port: number,
+  ) {
+    for (const server of servers) server.on('request', (request: IncomingMessage, response: ServerResponse) => this.handle(request, response));
+  }
+
+  /** Listens on 127.0.0.1 and, with the same port, on ::1, because a browser may resolve localhost to either. */
+  static async start(): Promise<LoopbackListener> {
+    const listen = (server: Server, host: string, port: number) =>
+      new Promise<number>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          resolve((server.address() as AddressInfo).port);
+        });
+      });
+    const first = createServer();
+    const port = await listen(first, '127.0.0.1', 0);
+    const servers = [first];
+    const second = createServer();
+    try {
+      await listen(second, '::1', port);
+      servers.push(second);
+    } catch {
+      // No IPv6 loopback here: localhost then resolves to 127.0.0.1 only.
+    }
+    for (const server of servers) server.unref();
+    return new LoopbackListener(servers, port);
+  }
+
+  next(state: string, timeoutMs: number, signal?: AbortSignal): Promise<Redirect> {
+    return new Promise<Redirect>((resolve, reject) => {
+      const timer = setTimeout(() => finish(() => reject(browserTimedOut())), timeoutMs);
+      timer.unref();
+      const onAbort = () => finish(() => reject(cancelledError()));
+      const finish = (settle: () => void) => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        this.waiter = undefined;
+        settle();
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiter = { state, resolve: (answer) => finish(() => resolve(answer)) };
+    });
+  }
+
+  private handle(request: IncomingMessage, response: ServerResponse): void {
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    const send = (status: number, title: string, text: string) => {
+      const html = `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head><body style="font-family: system-ui, sans-serif; max-width: 32rem; margin: 3rem auto"><main><h1>${escapeHtml(title)}</h1><p>${escapeHtml(text)}</p></main></body></html>`;
+      response.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', connection: 'close' });
+      response.end(html);
+    };
+    const waiter = this.waiter;
+    if (request.method !== 'GET' || url.pathname !== '/' || this.done || !waiter || url.searchParams.get('state') !== waiter.state) {
+      send(this.done ? 410 : 400, 'AKS Sign-In', this.done ? 'This sign-in has already finished. You can close this tab.' : 'This page does not belong to a sign-in that is waiting. Return to VS Code and start the sign-in again.');
+      return;
+    }
+    this.done = true;
+    const code = url.searchParams.get('code');
+    const error = url.searchParams.get('error');
+    if (code) {
+      send(200, 'You are signed in', 'AKS Sign-In has your sign-in and is writing the kubeconfig. You can close this tab and return to VS Code.');
+      waiter.resolve({ code });
+      return;
+    }
+    const description = url.searchParams.get('error_description') ?? undefined;
+    send(400, 'Sign-in did not finish', `The sign-in page answered "${error ?? 'no code'}". Return to VS Code, which says what to do next. You can close this tab.`);
+    waiter.resolve({ error: error ?? 'invalid_response', ...(description !== undefined ? { description } : {}) });
+  }
+
+  close(): Promise<void> {
+    return Promise.all(
+      this.servers.map(
+        (server) =>
+          new Promise<void>((resolve) => {
+            server.close(() => resolve());
+            server.closeAllConnections();
+          }),
+      ),
+    ).then(() => undefined);
+  }
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
 }

@@ -124,7 +124,7 @@ export function toAuthError(error: unknown, context: FailureContext): AuthError 
   switch (oauthError) {
     case 'authorization_declined':
     case 'access_denied':
-      return new AuthError('declined', 'Sign-in was declined on the device login page. Start the sign-in again and approve the request to continue.', { code: oauthError });
+      return new AuthError('declined', `Sign-in was declined${context.operation === 'signIn' && aadsts.includes(65004) ? ' (consent was not given)' : ''}. Start the sign-in again and approve the request to continue.`, { code: oauthError });
     case 'expired_token':
       return codeExpired();
     case 'consent_required':
@@ -218,6 +218,10 @@ function platformError(context: FailureContext, code: string, status: number | u
     `The sign-in service at ${hostOf(context.loginHost)} had a temporary problem (${detail}). It will be retried; nothing needs to change on your side.`,
     { code, retryable: true, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) },
   );
+}
+
+export function browserTimedOut(): AuthError {
+  return new AuthError('codeExpired', 'The browser sign-in was not finished within 5 minutes. Start the sign-in again and complete it in the browser tab it opens.', { code: 'browser_timeout' });
 }
 
 export function cancelledError(): AuthError {

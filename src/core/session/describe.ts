@@ -1,5 +1,6 @@
 // Words for sign-in states, shared by the status bar, the tree and the quick picks so that every view
 // says the same thing the same way.
+import type { SignInMethodId } from '../auth/methods';
 import type { SignInState } from './states';
 
 /** "47m", "1h 05m", "30s"; never negative. */
@@ -40,4 +41,11 @@ export function needsAttention(state: SignInState): boolean {
 /** Escapes text for a Markdown tooltip, table cells included. */
 export function escapeMarkdown(text: string): string {
   return text.replace(/[\\`*_[\]<>|]/g, (character) => `\\${character}`);
+}
+
+const methodLabels: Record<SignInMethodId, string> = { deviceCode: 'device code', browser: 'browser', azureCli: 'Azure CLI', vscodeAccount: 'VS Code account' };
+
+/** How a session was signed in, in a few words. */
+export function methodLabel(method: SignInMethodId): string {
+  return methodLabels[method] ?? method;
 }

@@ -12,7 +12,8 @@ import type { CredentialFormat } from '../kubeconfig';
 import type { Clock, Disposable, Logger } from '../ports';
 
 /** The ways a session can hold its token (see `src/core/auth`); stored so the keeper asks the same way. */
-export type SignInMethodId = 'deviceCode' | 'browser' | 'azureCli' | 'vscodeAccount';
+export type { SignInMethodId } from '../auth/methods';
+import type { SignInMethodId } from '../auth/methods';
 
 /** Non-secret facts about one signed-in kubeconfig user. */
 export interface SessionRecord {

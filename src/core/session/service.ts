@@ -8,16 +8,17 @@
 // undoes a newer one. A wait for a person (the device code) is outside both.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
-import type { AuthEngine, AuthTarget, TokenResult } from '../auth';
+import type { AuthTarget, TokenResult } from '../auth';
+import type { SignInMethod, SignInMethodId, SignInMethods, SignInUi } from '../auth/methods';
 import { AuthError } from '../auth/errors';
 import type { CredentialFormat, Credentials, KubeconfigView, KubeContext } from '../kubeconfig';
 import { AKS_MANAGED_CLIENT_ID, KubeconfigError, clearCredentials, patchCredentials, readKubeconfig, tokenFingerprint, writeCredentials } from '../kubeconfig';
 import { RefreshFailure, TokenKeeper, type RefreshOutcome } from '../keeper';
-import type { Clock, DeviceCodePrompt, Disposable, Logger } from '../ports';
+import type { Clock, Disposable, Logger } from '../ports';
 import type { Remedy } from '../remedy';
 import { KeyedSequencer } from '../sequencer';
 import { chooseCredentialFormat, refusesLegacy, type FormatChoice, type FormatSetting } from './format';
-import { identityKey, type SessionRecord, type SessionRecordStore, type SignInMethodId } from './records';
+import { identityKey, type SessionRecord, type SessionRecordStore } from './records';
 import { isAksUser, signInState, wantsSignIn, type AksUser, type ContextEntry } from './states';
 
 export type { ContextEntry, ContextWarning, SignInState } from './states';
@@ -43,6 +44,7 @@ export type KubeconfigStatus =
 
 export interface SignInOutcome {
   account: string;
+  method: SignInMethodId;
   format: CredentialFormat;
   formatReason: string;
   expiresOn: Date;
@@ -51,7 +53,8 @@ export interface SignInOutcome {
 }
 
 export interface SessionServiceOptions {
-  auth: Pick<AuthEngine, 'signIn' | 'acquireSilent' | 'signOut'>;
+  /** The ways to get and keep a token; each session names the one it was signed in with. */
+  methods: SignInMethods;
   clock: Clock;
   logger: Logger;
   records: SessionRecordStore;
@@ -384,21 +387,31 @@ export class SessionService implements Disposable {
     };
   }
 
-  async signIn(contextName: string, prompt: DeviceCodePrompt, signal?: AbortSignal): Promise<SignInOutcome> {
+  /** The method behind a session, or a failure that says this window cannot use it. */
+  private method(id: SignInMethodId): SignInMethod {
+    const method = this.options.methods.get(id);
+    if (!method) throw new RefreshFailure(`This window cannot use the sign-in method "${id}" that the session was signed in with; sign in again with another method.`, { kind: 'signInAgain' });
+    return method;
+  }
+
+  async signIn(contextName: string, ui: SignInUi, options: { method?: SignInMethodId; signal?: AbortSignal } = {}): Promise<SignInOutcome> {
     const { user } = this.aksUserOf(contextName);
     const key = identityKey(user.file, user.name);
     const target = this.targetFor(user);
+    const methodId = options.method ?? 'deviceCode';
+    const method = this.options.methods.get(methodId);
+    if (!method) throw new Error(`The sign-in method "${methodId}" is not available here.`);
     const choice = await this.formatFor(user);
     // Whatever would stop the write is said now, not after the person has typed the code.
     await this.checkBeforePrompt(user, choice.format);
     this.signingIn.set(key, (this.signingIn.get(key) ?? 0) + 1);
     this.fire();
     try {
-      const token = await this.options.auth.signIn(target, prompt, signal);
-      await this.commitSignIn(user, target, token, choice, 'deviceCode');
-      this.options.logger.info(`Signed in to "${contextName}" as ${token.account.username}; wrote the ${choice.format} form because ${choice.reason}.`);
-      const alsoSignedIn = await this.signInSiblings(user, target, token);
-      return { account: token.account.username, format: choice.format, formatReason: choice.reason, expiresOn: token.expiresOn, alsoSignedIn };
+      const token = await method.acquire(target, ui, options.signal);
+      await this.commitSignIn(user, target, token, choice, methodId);
+      this.options.logger.info(`Signed in to "${contextName}" as ${token.account.username} (${method.label}); wrote the ${choice.format} form because ${choice.reason}.`);
+      const alsoSignedIn = await this.signInSiblings(user, target, token, method);
+      return { account: token.account.username, method: methodId, format: choice.format, formatReason: choice.reason, expiresOn: token.expiresOn, alsoSignedIn };
     } finally {
       const left = (this.signingIn.get(key) ?? 1) - 1;
       if (left > 0) this.signingIn.set(key, left);
@@ -440,7 +453,7 @@ export class SessionService implements Disposable {
   }
 
   /** Users that share tenant and client with the one just signed in get tokens without another prompt. */
-  private async signInSiblings(signedIn: AksUser, target: AuthTarget, token: TokenResult): Promise<string[]> {
+  private async signInSiblings(signedIn: AksUser, target: AuthTarget, token: TokenResult, method: SignInMethod): Promise<string[]> {
     const names: string[] = [];
     const done = new Set([identityKey(signedIn.file, signedIn.name)]);
     for (const entry of this.entries()) {
@@ -452,9 +465,9 @@ export class SessionService implements Disposable {
       if (sibling.tenantId !== target.tenantId || sibling.clientId !== target.clientId || sibling.environment !== target.environment) continue;
       done.add(key);
       try {
-        const siblingToken = await this.options.auth.acquireSilent(sibling, token.account.homeAccountId);
+        const siblingToken = await method.acquireSilent(sibling, token.account.homeAccountId);
         const choice = await this.formatFor(user);
-        await this.commitSignIn(user, sibling, siblingToken, choice, 'deviceCode');
+        await this.commitSignIn(user, sibling, siblingToken, choice, method.id);
         names.push(entry.context.name);
       } catch (error) {
         this.options.logger.warn(`Could not also sign in "${entry.context.name}": ${messageOf(error)}`);
@@ -556,10 +569,10 @@ export class SessionService implements Disposable {
         if (!user) throw new RefreshFailure(`"${record.userName}" is not in ${record.file} right now; trying again.`, { kind: 'wait' });
         let token: TokenResult;
         try {
-          token = await this.options.auth.acquireSilent(this.targetFor(user), record.homeAccountId, { forceRefresh: true });
+          token = await this.method(record.method).acquireSilent(this.targetFor(user), record.homeAccountId, { forceRefresh: true });
         } catch (error) {
           if (error instanceof AuthError) throw new RefreshFailure(error.message, error.remedy);
-          throw error;
+          throw error instanceof RefreshFailure ? error : new RefreshFailure(messageOf(error), { kind: 'wait' });
         }
         const now = await this.options.records.get(key);
         if (!now || now.sessionId !== record.sessionId) {
@@ -604,7 +617,7 @@ export class SessionService implements Disposable {
         const user = this.userFor(record);
         if (!user) return;
         try {
-          const token = await this.options.auth.acquireSilent(this.targetFor(user), record.homeAccountId);
+          const token = await this.method(record.method).acquireSilent(this.targetFor(user), record.homeAccountId);
           await this.writeToken(record.file, record.userName, token, record.format);
           const updated = await this.options.records.update(key, (current) =>
             current?.sessionId === sessionId ? { ...current, expiresOn: token.expiresOn.getTime(), tokenFingerprint: tokenFingerprint(token.accessToken) } : current,
@@ -637,8 +650,11 @@ export class SessionService implements Disposable {
       // while another session of the same account and client still uses it.
       const others = await this.options.records.all();
       const clientId = record.clientId || target.clientId;
-      const stillUsed = [...others.values()].some((other) => other.homeAccountId === record.homeAccountId && (other.clientId || clientId) === clientId && other.method === record.method);
-      if (!stillUsed) await this.options.auth.signOut({ ...target, clientId }, record.homeAccountId);
+      const method = this.options.methods.get(record.method);
+      const stillUsed = [...others.values()].some(
+        (other) => other.homeAccountId === record.homeAccountId && (other.clientId || clientId) === clientId && this.options.methods.get(other.method)?.store === method?.store,
+      );
+      if (method && !stillUsed) await method.signOut({ ...target, clientId }, record.homeAccountId);
     });
     this.options.logger.info(`Signed out of "${contextName}"; the kubeconfig user "${user.name}" is back to its original form.`);
     this.fire();
@@ -651,7 +667,7 @@ export class SessionService implements Disposable {
     await this.exclusively(key, async () => {
       const record = await this.options.records.get(key);
       if (!record) throw new Error(`"${contextName}" is not signed in. Sign in first.`);
-      const token = await this.options.auth.acquireSilent(this.targetFor(user), record.homeAccountId);
+      const token = await this.method(record.method).acquireSilent(this.targetFor(user), record.homeAccountId);
       await this.writeToken(record.file, record.userName, token, format);
       const updated = await this.options.records.update(key, (current) =>
         current?.sessionId === record.sessionId
@@ -674,6 +690,12 @@ export class SessionService implements Disposable {
     const key = identityKey(user.file, user.name);
     if (!this.records.has(key)) throw new Error(`"${contextName}" is not signed in. Sign in first.`);
     return this.keeper.refreshNow(key);
+  }
+
+  /** The store of a method changed (VS Code's accounts): ask again now, so a removed account shows at once. */
+  async recheck(method: SignInMethodId): Promise<void> {
+    const keys = [...this.records].filter(([key, record]) => record.method === method && this.tracked.has(key)).map(([key]) => key);
+    await Promise.all(keys.map((key) => this.keeper.refreshNow(key)));
   }
 
   /** A setting changed: apply the refresh window now and ask kubectl its version again. */

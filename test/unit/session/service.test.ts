@@ -6,13 +6,16 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AuthEngine } from '../../../src/core/auth';
-import type { DeviceCodeInfo, DeviceCodePrompt, Logger } from '../../../src/core/ports';
+import type { SignInUi } from '../../../src/core/auth/methods';
+import { deviceCodeMethod } from '../../../src/core/auth/device-code';
+import type { DeviceCodeInfo, Logger } from '../../../src/core/ports';
 import { systemClock } from '../../../src/core/ports';
 import { SessionRecordStore } from '../../../src/core/session/records';
 import { SessionService, type SessionSettings, type StateStore } from '../../../src/core/session/service';
 import { demo, startIdentityPlatform, type IdentityPlatform } from '../../support/identity-platform';
 import { azNames, azSkeleton } from '../../support/kubeconfig-fixtures';
 import { MemorySecretStore } from '../../support/memory-secret-store';
+import { deviceCodeUi } from '../../support/sign-in-ui';
 import { createTestCa } from '../../support/tls';
 import { sleep, waitFor } from '../../support/wait-for';
 
@@ -63,7 +66,7 @@ interface Harness {
   records: SessionRecordStore;
   settings: SessionSettings;
   shownCodes: DeviceCodeInfo[];
-  approvingPrompt(username?: string, decision?: 'approve' | 'decline'): DeviceCodePrompt;
+  approvingPrompt(username?: string, decision?: 'approve' | 'decline'): SignInUi;
 }
 
 let fileCounter = 0;
@@ -83,7 +86,7 @@ function harness(text: string, overrides: Partial<SessionSettings> = {}, kubectl
   const auth = new AuthEngine({ secretStore: secrets, logger: recordingLogger, ca: [caPem] });
   const records = new SessionRecordStore({ dir: `${kubeconfig}.sessions`, clock: systemClock, logger: recordingLogger });
   const service = new SessionService({
-    auth,
+    methods: new Map([['deviceCode', deviceCodeMethod(() => auth)]]),
     clock: systemClock,
     logger: recordingLogger,
     records,
@@ -101,12 +104,11 @@ function harness(text: string, overrides: Partial<SessionSettings> = {}, kubectl
     records,
     settings,
     shownCodes,
-    approvingPrompt: (username = alice, decision = 'approve') => ({
-      show(info) {
+    approvingPrompt: (username = alice, decision = 'approve') =>
+      deviceCodeUi((info) => {
         shownCodes.push(info);
         void platform.completeDeviceLogin(info.userCode, username, decision);
-      },
-    }),
+      }),
   };
 }
 
