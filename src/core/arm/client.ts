@@ -3,6 +3,7 @@
 // flight, ARM's Retry-After honoured, one retry with a fresh token when ARM challenges for claims or names the
 // subscription's real tenant, and an ArmError that says what to do when it still fails.
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { rootCertificates } from 'node:tls';
 import { resourceManagerFor } from '../auth/clouds';
 import type { Logger } from '../ports';
@@ -103,7 +104,11 @@ export class ArmClient {
   private readonly maxAttempts: number;
   private readonly baseDelayMs: number;
   private readonly maxRetryAfterMs: number;
-  /** Subscription id (lower case) → tenant id, as discovery or ARM itself told us. */
+  /**
+   * Subscription id (lower case) → the tenant whose token reaches it: the tenant it was listed in (a subscription
+   * delegated through Azure Lighthouse names its own tenant but answers the managing tenant's token), or the one
+   * ARM named when it refused a token from another.
+   */
   private readonly subscriptionTenants = new Map<string, string>();
   /** One token request per (tenant, claims) at a time, however many requests want it. */
   private readonly pendingTokens = new Map<string, Promise<string>>();
@@ -149,7 +154,7 @@ export class ArmClient {
       for (const item of page) {
         const subscription = subscriptionSummary(item);
         if (!subscription) continue;
-        this.subscriptionTenants.set(subscription.subscriptionId.toLowerCase(), subscription.tenantId);
+        this.subscriptionTenants.set(subscription.subscriptionId.toLowerCase(), tenantId);
         subscriptions.push(subscription);
       }
     }
@@ -159,15 +164,15 @@ export class ArmClient {
   /** The AKS clusters of a subscription, a page at a time as ARM hands them out (following `nextLink`). */
   async *listClusters(subscription: string | SubscriptionSummary, options: CallOptions = {}): AsyncGenerator<ClusterSummary[], void, undefined> {
     const subscriptionId = typeof subscription === 'string' ? subscription : subscription.subscriptionId;
-    const tenantId = typeof subscription === 'string' ? this.subscriptionTenants.get(subscriptionId.toLowerCase()) : subscription.tenantId;
+    const tenantId = this.subscriptionTenants.get(subscriptionId.toLowerCase()) ?? (typeof subscription === 'string' ? undefined : subscription.tenantId);
     const name = typeof subscription === 'string' ? subscriptionId : `${subscription.displayName} (${subscriptionId})`;
     const path = `/subscriptions/${encodeURIComponent(subscriptionId)}/providers/Microsoft.ContainerService/managedClusters?api-version=${ARM_API_VERSIONS.managedClusters}`;
     const pages = this.pages(path, { what: `list the AKS clusters of subscription ${name}`, subscriptionId, signal: options.signal, ...(tenantId ? { tenantId } : {}) });
     for await (const page of pages) {
       const clusters: ClusterSummary[] = [];
-      const known = this.subscriptionTenants.get(subscriptionId.toLowerCase()) ?? tenantId;
+      const directory = typeof subscription === 'string' ? (this.subscriptionTenants.get(subscriptionId.toLowerCase()) ?? tenantId) : subscription.tenantId;
       for (const item of page) {
-        const cluster = clusterSummary(item, known);
+        const cluster = clusterSummary(item, directory);
         if (cluster) clusters.push(cluster);
         else this.logger.debug(`ARM listed an entry in subscription ${subscriptionId} that is not a managed cluster; skipped.`);
       }
@@ -182,7 +187,11 @@ export class ArmClient {
    */
   async discoverClusters(options: DiscoverOptions = {}): Promise<DiscoveryResult> {
     const { signal } = options;
+    // Every queued request listens for the abort; a walk queues far more than Node's default warning level.
+    if (signal) setMaxListeners(0, signal);
     const result: DiscoveryResult = { tenants: [], subscriptions: [], clusters: [], failures: [] };
+    /** A subscription visible from two tenants (Azure Lighthouse) is walked once, from the first. */
+    const walked = new Set<string>();
     const live = (): boolean => !signal?.aborted;
     const fail = (failure: DiscoveryFailure): void => {
       if (isCancellation(failure.error, signal)) throw cancelledError();
@@ -210,6 +219,8 @@ export class ArmClient {
         }
         await Promise.all(
           subscriptions.map(async (subscription) => {
+            if (walked.has(subscription.subscriptionId.toLowerCase())) return;
+            walked.add(subscription.subscriptionId.toLowerCase());
             result.subscriptions.push(subscription);
             if (live()) options.onSubscription?.(subscription);
             try {
