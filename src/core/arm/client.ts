@@ -325,14 +325,16 @@ export class ArmClient {
 
     for (let attempt = 1; ; attempt++) {
       const context: RequestContext = { what: request.what, host, ...(tenantId ? { tenantId } : {}) };
-      await abortableDelay(this.pausedUntil - Date.now(), signal, cancelledError);
       const token = await this.token(tenantId, claims, context, triedTenant ? 'wrongTenant' : triedClaims ? 'claimsChallenge' : 'unauthenticated', signal);
-      const started = Date.now();
+      let started = Date.now();
       let answer: HttpsAnswer;
       try {
         answer = await this.limiter.run(
-          () =>
-            sendHttps({
+          async () => {
+            // Checked once a slot is free: a request queued before a 429 arrived must wait it out too.
+            await abortableDelay(this.pausedUntil - Date.now(), signal, cancelledError);
+            started = Date.now();
+            return sendHttps({
               method: request.method,
               url,
               headers: {
@@ -344,7 +346,8 @@ export class ArmClient {
               timeoutMs: this.requestTimeoutMs,
               ...(this.ca ? { ca: this.ca } : {}),
               ...(signal ? { signal } : {}),
-            }),
+            });
+          },
           signal,
           cancelledError,
         );

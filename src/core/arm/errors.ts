@@ -200,6 +200,8 @@ export function retryAfterMs(headers: Record<string, string>, now = Date.now()):
   const value = headers['retry-after']?.trim();
   if (!value) return undefined;
   if (/^\d+$/.test(value)) return Number(value) * 1000;
+  // Date.parse reads "-3" as a year; an HTTP date always names its weekday and month.
+  if (!/[a-z]/i.test(value)) return undefined;
   const date = Date.parse(value);
   if (Number.isNaN(date)) return undefined;
   return Math.max(0, date - now);
