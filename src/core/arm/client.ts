@@ -4,7 +4,8 @@
 // subscription's real tenant, and an ArmError that says what to do when it still fails.
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
-import { rootCertificates } from 'node:tls';
+import { Agent } from 'node:https';
+import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
 import { resourceManagerFor } from '../auth/clouds';
 import type { Logger } from '../ports';
 import { kubeconfigFromCredentialResults } from './credential';
@@ -98,7 +99,7 @@ export class ArmClient {
   private readonly basePath: string;
   private readonly tokenFor: ArmTokenProvider;
   private readonly logger: Logger;
-  private readonly ca: string[] | undefined;
+  private readonly trust: { secureContext: SecureContext; agent: Agent } | undefined;
   private readonly limiter: Limiter;
   private readonly requestTimeoutMs: number;
   private readonly maxAttempts: number;
@@ -125,8 +126,13 @@ export class ArmClient {
     this.basePath = url.pathname.replace(/\/+$/, '');
     this.tokenFor = options.tokenFor;
     this.logger = options.logger;
-    // A custom `ca` replaces Node's list entirely, so real hosts would stop verifying without the roots.
-    this.ca = options.ca && options.ca.length > 0 ? [...rootCertificates, ...options.ca] : undefined;
+    // A custom `ca` replaces Node's list entirely, so real hosts would stop verifying without the roots. Built
+    // once into a context with its own agent: passed as `ca`, Node would rebuild the context for every new
+    // connection and key its socket pool on the whole bundle's text for every request.
+    this.trust =
+      options.ca && options.ca.length > 0
+        ? { secureContext: createSecureContext({ ca: [...rootCertificates, ...options.ca] }), agent: new Agent({ keepAlive: true }) }
+        : undefined;
     this.limiter = new Limiter(options.concurrency ?? defaultConcurrency);
     this.requestTimeoutMs = options.requestTimeoutMs ?? defaultRequestTimeoutMs;
     this.maxAttempts = Math.max(1, options.retry?.maxAttempts ?? 4);
@@ -334,7 +340,7 @@ export class ArmClient {
             // Checked once a slot is free: a request queued before a 429 arrived must wait it out too.
             await abortableDelay(this.pausedUntil - Date.now(), signal, cancelledError);
             started = Date.now();
-            return sendHttps({
+            const sent = await sendHttps({
               method: request.method,
               url,
               headers: {
@@ -344,9 +350,12 @@ export class ArmClient {
                 'x-ms-client-request-id': randomUUID(),
               },
               timeoutMs: this.requestTimeoutMs,
-              ...(this.ca ? { ca: this.ca } : {}),
+              ...(this.trust ? { trust: this.trust } : {}),
               ...(signal ? { signal } : {}),
             });
+            // Before the slot is released, so the request queued behind this one already sees the pause.
+            if (sent.status === 429) this.pauseFor(retryAfterMs(sent.headers) ?? this.backoff(attempt));
+            return sent;
           },
           signal,
           cancelledError,
@@ -395,16 +404,18 @@ export class ArmClient {
           throw this.logged(errorFromAnswer(answer, context, { attempts: attempt, ...(asked !== undefined ? { retryAfterMs: asked } : {}) }));
         }
         this.logger.info(`ARM ${request.method} ${url.pathname} answered ${answer.status}; retrying in ${describeWait(wait)} (attempt ${attempt} of ${this.maxAttempts}).`);
-        if (answer.status === 429) {
-          this.pausedUntil = Math.max(this.pausedUntil, Date.now() + wait);
-        } else {
-          await abortableDelay(wait, signal, cancelledError);
-        }
+        // A 429 paused the whole client already; a 5xx is this request's own trouble.
+        if (answer.status !== 429) await abortableDelay(wait, signal, cancelledError);
         continue;
       }
 
       throw this.logged(errorFromAnswer(answer, context));
     }
+  }
+
+  /** ARM throttles per account, so a wait it asks for applies to every request; one longer than the bound is not sat through. */
+  private pauseFor(waitMs: number): void {
+    if (waitMs <= this.maxRetryAfterMs) this.pausedUntil = Math.max(this.pausedUntil, Date.now() + waitMs);
   }
 
   /** Exponential with jitter, so many requests failing together do not come back together. */

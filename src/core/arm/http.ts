@@ -3,6 +3,7 @@
 // answer means.
 import * as https from 'node:https';
 import type { IncomingMessage } from 'node:http';
+import type { SecureContext } from 'node:tls';
 
 export interface HttpsAnswer {
   status: number;
@@ -16,8 +17,11 @@ export interface HttpsExchange {
   url: URL;
   headers: Record<string, string>;
   body?: string;
-  /** Undefined keeps Node's (and VS Code's) trust store untouched. */
-  ca?: string[];
+  /**
+   * Extra trust (tests), with the agent that pools its connections. Undefined keeps Node's defaults, which
+   * VS Code patches for proxies and the system store.
+   */
+  trust?: { secureContext: SecureContext; agent: https.Agent };
   timeoutMs: number;
   signal?: AbortSignal;
 }
@@ -51,7 +55,7 @@ export function sendHttps(exchange: HttpsExchange): Promise<HttpsAnswer> {
       request.destroy();
     };
 
-    const request = https.request(exchange.url, { method: exchange.method, headers, ...(exchange.ca ? { ca: exchange.ca } : {}) }, (response) => {
+    const request = https.request(exchange.url, { method: exchange.method, headers, ...(exchange.trust ?? {}) }, (response) => {
       readBody(response).then(
         (body) => finish(() => resolve({ status: response.statusCode ?? 0, headers: headerDictionary(response), body })),
         (error: unknown) => fail(errorCode(error)),

@@ -439,7 +439,7 @@ export async function startArmServer(options: ArmServerOptions): Promise<ArmServ
     response.end(text);
   }
 
-  async function handle(request: IncomingMessage, response: ServerResponse, record: ArmRequestRecord): Promise<void> {
+  async function handle(request: IncomingMessage, response: ServerResponse, record: ArmRequestRecord, finished: () => void): Promise<void> {
     const parsed = new URL(request.url ?? '/', 'https://127.0.0.1');
     const pathname = parsed.pathname.replace(/\/+$/, '') || '/';
     await delay(controls.latencyMs);
@@ -461,6 +461,7 @@ export async function startArmServer(options: ArmServerOptions): Promise<ArmServ
         record.fault = 'reset';
         record.status = 0;
         request.socket.destroy();
+        finished();
         return;
       }
       if (fault) {
@@ -479,6 +480,8 @@ export async function startArmServer(options: ArmServerOptions): Promise<ArmServ
     record.status = answer.status;
     if (answer.code) record.code = answer.code;
     send(response, answer, pathname);
+    // Counted as answered once written: the client may read the answer before the server's 'finish' fires.
+    finished();
   }
 
   const server = createServer({ key: options.tls.key, cert: options.tls.cert }, (request, response) => {
@@ -494,9 +497,8 @@ export async function startArmServer(options: ArmServerOptions): Promise<ArmServ
       inFlight--;
       record.answeredAt = Date.now();
     };
-    response.on('finish', finished);
     response.on('close', finished);
-    handle(request, response, record).catch((error: unknown) => {
+    handle(request, response, record, finished).catch((error: unknown) => {
       record.status = 500;
       if (!response.headersSent) send(response, { status: 500, code: 'DoubleFailure', body: { error: { code: 'DoubleFailure', message: error instanceof Error ? error.message : String(error) } } }, parsed.pathname);
       else response.destroy();

@@ -94,13 +94,27 @@ export const ACTIONS = {
   adminCredential: 'Microsoft.ContainerService/managedClusters/listClusterAdminCredential/action',
 } as const;
 
-const actionPattern = (action: string) => new RegExp(`^${action.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\/]/g, '\\$&')).join('.*')}$`, 'i');
+const actionPatterns = new Map<string, RegExp>();
+function actionPattern(action: string): RegExp {
+  let pattern = actionPatterns.get(action);
+  if (!pattern) {
+    pattern = new RegExp(`^${action.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\/]/g, '\\$&')).join('.*')}$`, 'i');
+    actionPatterns.set(action, pattern);
+  }
+  return pattern;
+}
+
+const trimSlashes = (path: string) => {
+  let end = path.length;
+  while (end > 0 && path.charCodeAt(end - 1) === 47) end--;
+  return path.slice(0, end).toLowerCase();
+};
 
 /** Whether `scope` is `ancestor` or below it, comparing ARM paths case-insensitively at segment boundaries. */
 export function scopeCovers(ancestor: string, scope: string): boolean {
-  const a = ancestor.toLowerCase().replace(/\/+$/, '');
-  const s = scope.toLowerCase().replace(/\/+$/, '');
-  return a === '' || s === a || s.startsWith(`${a}/`);
+  const a = trimSlashes(ancestor);
+  const s = trimSlashes(scope);
+  return a === '' || s === a || (s.startsWith(a) && s.charCodeAt(a.length) === 47);
 }
 
 export function isAllowed(world: ArmWorld, principalId: string, action: string, scope: string): boolean {
