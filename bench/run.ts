@@ -1,9 +1,10 @@
 // Runs every benchmark, prints one Markdown table with each goal beside its figure, and writes
-// bench/results/latest.{json,md}. BENCH_ONLY=write,kubectl,signin,refresh,bundle picks some of them.
+// bench/results/latest.{json,md}. BENCH_ONLY=write,kubectl,signin,refresh,bundle,arm picks some of them.
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release } from 'node:os';
 import { join } from 'node:path';
 import { runActivation } from './activation';
+import { runArmDiscovery } from './arm-discovery';
 import { runBundle } from './bundle';
 import { runKubeconfigWrite } from './kubeconfig-write';
 import { runKubectlAuth } from './kubectl-auth';
@@ -18,6 +19,7 @@ const BENCHMARKS: Array<{ key: string; title: string; run: () => Promise<BenchRe
   { key: 'refresh', title: 'Refresh at scale', run: runRefreshDay },
   { key: 'bundle', title: 'Bundle size', run: runBundle },
   { key: 'activation', title: 'Activation in a real host', run: runActivation },
+  { key: 'arm', title: 'Azure discovery', run: () => runArmDiscovery() },
 ];
 
 /** The bundled one-write script scripts/bench.mjs makes, else the compiled module beside this one. */

@@ -5,15 +5,42 @@ import type { AuthTarget } from './types';
 interface Cloud {
   name: string;
   loginHost: string;
+  /** Azure Resource Manager's endpoint in this cloud. */
+  resourceManager: string;
+  /**
+   * The resource ARM tokens are issued for. The Azure CLI asks for this v1 resource id rather than the ARM host
+   * (so `https://management.core.windows.net//.default`, double slash and all); ARM accepts both audiences.
+   */
+  resourceManagerAudience: string;
 }
 
 // Matching is case-insensitive because client-go (go-autorest's EnvironmentFromName) upper-cases the name.
 const clouds: readonly Cloud[] = [
-  { name: 'AzurePublicCloud', loginHost: 'https://login.microsoftonline.com' },
-  { name: 'AzureChinaCloud', loginHost: 'https://login.chinacloudapi.cn' },
-  { name: 'AzureUSGovernmentCloud', loginHost: 'https://login.microsoftonline.us' },
+  {
+    name: 'AzurePublicCloud',
+    loginHost: 'https://login.microsoftonline.com',
+    resourceManager: 'https://management.azure.com',
+    resourceManagerAudience: 'https://management.core.windows.net/',
+  },
+  {
+    name: 'AzureChinaCloud',
+    loginHost: 'https://login.chinacloudapi.cn',
+    resourceManager: 'https://management.chinacloudapi.cn',
+    resourceManagerAudience: 'https://management.core.chinacloudapi.cn/',
+  },
+  {
+    name: 'AzureUSGovernmentCloud',
+    loginHost: 'https://login.microsoftonline.us',
+    resourceManager: 'https://management.usgovcloudapi.net',
+    resourceManagerAudience: 'https://management.core.usgovcloudapi.net/',
+  },
   // Retired in 2021, but client-go still accepts the name; resolving it honestly beats silently switching clouds.
-  { name: 'AzureGermanCloud', loginHost: 'https://login.microsoftonline.de' },
+  {
+    name: 'AzureGermanCloud',
+    loginHost: 'https://login.microsoftonline.de',
+    resourceManager: 'https://management.microsoftazure.de',
+    resourceManagerAudience: 'https://management.core.cloudapi.de/',
+  },
 ];
 
 const publicCloud = clouds[0] as Cloud;
@@ -26,21 +53,40 @@ export const standardLoginHosts: ReadonlySet<string> = new Set(clouds.map((cloud
  * client-go. `authorityHost` (an https URL) replaces the login host but keeps the cloud's name.
  */
 export function resolveCloud(environment: string, authorityHost?: string): { name: string; loginHost: string } {
-  const wanted = environment.trim().toLowerCase();
-  const cloud = clouds.find((candidate) => candidate.name.toLowerCase() === wanted) ?? publicCloud;
+  const cloud = cloudNamed(environment);
   if (authorityHost === undefined || authorityHost.trim() === '') return { name: cloud.name, loginHost: cloud.loginHost };
   return { name: cloud.name, loginHost: normaliseAuthorityHost(authorityHost) };
 }
 
+function cloudNamed(environment: string): Cloud {
+  const wanted = environment.trim().toLowerCase();
+  return clouds.find((candidate) => candidate.name.toLowerCase() === wanted) ?? publicCloud;
+}
+
+/**
+ * Azure Resource Manager for a cloud: where to send requests and the scope of the token they need.
+ * `endpointOverride` (an https URL: a private cloud, or a test double) replaces the endpoint but keeps the
+ * cloud's scope, as `authorityHost` keeps the cloud's name: a token's audience names the service, not its host.
+ */
+export function resourceManagerFor(environment: string, endpointOverride?: string): { cloud: string; endpoint: string; scopes: string[] } {
+  const cloud = cloudNamed(environment);
+  const endpoint = endpointOverride === undefined || endpointOverride.trim() === '' ? cloud.resourceManager : normaliseHttpsUrl(endpointOverride, 'Azure Resource Manager endpoint', 'https://management.usgovcloudapi.net', 'invalid_resource_manager_endpoint');
+  return { cloud: cloud.name, endpoint, scopes: [`${cloud.resourceManagerAudience}/.default`] };
+}
+
 function normaliseAuthorityHost(authorityHost: string): string {
+  return normaliseHttpsUrl(authorityHost, 'sign-in authority host', 'https://login.microsoftonline.us', 'invalid_authority_host');
+}
+
+function normaliseHttpsUrl(value: string, what: string, example: string, code: string): string {
   let url: URL;
   try {
-    url = new URL(authorityHost.trim());
+    url = new URL(value.trim());
   } catch {
-    throw new AuthError('platformError', `The sign-in authority host "${authorityHost}" is not a URL. Set it to an https URL such as https://login.microsoftonline.us, or clear it.`, { code: 'invalid_authority_host' });
+    throw new AuthError('platformError', `The ${what} "${value}" is not a URL. Set it to an https URL such as ${example}, or clear it.`, { code });
   }
   if (url.protocol !== 'https:') {
-    throw new AuthError('platformError', `The sign-in authority host "${authorityHost}" must use https. Set it to an https URL such as https://login.microsoftonline.us, or clear it.`, { code: 'invalid_authority_host' });
+    throw new AuthError('platformError', `The ${what} "${value}" must use https. Set it to an https URL such as ${example}, or clear it.`, { code });
   }
   return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
 }

@@ -1,0 +1,108 @@
+// One HTTPS exchange on Node's `https` module rather than fetch: VS Code patches `https` for proxies and the
+// system certificate store, and fetch would bypass that. Knows nothing of ARM; the client decides what an
+// answer means.
+import * as https from 'node:https';
+import type { IncomingMessage } from 'node:http';
+import type { SecureContext } from 'node:tls';
+
+export interface HttpsAnswer {
+  status: number;
+  /** Lower-cased names; repeated headers joined with ", ". */
+  headers: Record<string, string>;
+  body: string;
+}
+
+export interface HttpsExchange {
+  method: 'GET' | 'POST';
+  url: URL;
+  headers: Record<string, string>;
+  body?: string;
+  /**
+   * Extra trust (tests), with the agent that pools its connections. Undefined keeps Node's defaults, which
+   * VS Code patches for proxies and the system store.
+   */
+  trust?: { secureContext: SecureContext; agent: https.Agent };
+  timeoutMs: number;
+  signal?: AbortSignal;
+}
+
+/** A request that got no answer; `code` is Node's (`ECONNREFUSED`, `ETIMEDOUT`, a TLS verification code, …) or `ABORTED`. */
+export class TransportError extends Error {
+  constructor(readonly code: string) {
+    super(`HTTPS request failed: ${code}`);
+    this.name = 'TransportError';
+  }
+}
+
+const maxResponseBytes = 16 * 1024 * 1024;
+
+export function sendHttps(exchange: HttpsExchange): Promise<HttpsAnswer> {
+  const headers: Record<string, string> = { ...exchange.headers };
+  // ARM answers 411 to a POST without a length, and Node would otherwise send it chunked.
+  if (exchange.method === 'POST' || exchange.body !== undefined) headers['Content-Length'] = String(Buffer.byteLength(exchange.body ?? ''));
+
+  return new Promise<HttpsAnswer>((resolve, reject) => {
+    let settled = false;
+    const finish = (outcome: () => void): void => {
+      if (settled) return;
+      settled = true;
+      exchange.signal?.removeEventListener('abort', onAbort);
+      outcome();
+    };
+    const fail = (code: string): void => finish(() => reject(new TransportError(code)));
+    const onAbort = (): void => {
+      fail('ABORTED');
+      request.destroy();
+    };
+
+    const request = https.request(exchange.url, { method: exchange.method, headers, ...(exchange.trust ?? {}) }, (response) => {
+      readBody(response).then(
+        (body) => finish(() => resolve({ status: response.statusCode ?? 0, headers: headerDictionary(response), body })),
+        (error: unknown) => fail(errorCode(error)),
+      );
+    });
+    request.setTimeout(exchange.timeoutMs, () => {
+      fail('ETIMEDOUT');
+      request.destroy();
+    });
+    request.on('error', (error) => fail(errorCode(error)));
+    if (exchange.signal?.aborted) {
+      onAbort();
+      return;
+    }
+    exchange.signal?.addEventListener('abort', onAbort, { once: true });
+    request.end(exchange.body);
+  });
+}
+
+function readBody(response: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    response.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxResponseBytes) {
+        response.destroy(Object.assign(new Error('response too large'), { code: 'ERESPONSETOOLARGE' }));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    response.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    response.on('error', reject);
+    response.on('aborted', () => reject(Object.assign(new Error('response aborted'), { code: 'ECONNRESET' })));
+  });
+}
+
+function headerDictionary(response: IncomingMessage): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(response.headers)) {
+    if (value === undefined) continue;
+    headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return headers;
+}
+
+function errorCode(error: unknown): string {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && code !== '' ? code : 'network error';
+}
