@@ -157,7 +157,7 @@ interface PendingFailure {
   endpoint: FailureEndpoint;
 }
 
-type EndpointKind = 'discovery' | 'keys' | 'instance' | 'devicecode' | 'token';
+type EndpointKind = 'discovery' | 'discovery-v1' | 'keys' | 'instance' | 'devicecode' | 'token';
 
 const MAX_BODY_BYTES = 1 << 20;
 const DEVICE_CODE_GRANTS = new Set(['device_code', 'urn:ietf:params:oauth:grant-type:device_code']);
@@ -311,6 +311,32 @@ export async function startIdentityPlatform(options: IdentityPlatformOptions): P
       cloud_graph_host_name: 'graph.windows.net',
       msgraph_host: 'graph.microsoft.com',
       rbac_url: 'https://pas.windows.net',
+    };
+  }
+
+  /**
+   * The v1 document at {tenant}/.well-known/openid-configuration. The Azure CLI reads it to turn a tenant's
+   * domain name into its id (the issuer's path). Entra's v1 issuer is https://sts.windows.net/{tid}/; this
+   * one keeps the double's own origin, so no public host name appears even as data.
+   */
+  function openIdConfigurationV1(segment: string) {
+    const tenantId = resolveTenant(segment);
+    const base = `${url}/${segment}`;
+    return {
+      token_endpoint: `${base}/oauth2/token`,
+      token_endpoint_auth_methods_supported: ['client_secret_post', 'private_key_jwt', 'client_secret_basic'],
+      jwks_uri: `${url}/common/discovery/keys`,
+      response_modes_supported: ['query', 'fragment', 'form_post'],
+      subject_types_supported: ['pairwise'],
+      id_token_signing_alg_values_supported: ['RS256'],
+      response_types_supported: ['code', 'id_token', 'code id_token', 'token id_token', 'token'],
+      scopes_supported: ['openid'],
+      issuer: `${url}/${tenantId ?? '{tenantid}'}/`,
+      authorization_endpoint: `${base}/oauth2/authorize`,
+      device_authorization_endpoint: `${base}/oauth2/devicecode`,
+      end_session_endpoint: `${base}/oauth2/logout`,
+      tenant_region_scope: 'WW',
+      cloud_instance_name: new URL(url).host,
     };
   }
 
@@ -529,6 +555,7 @@ export async function startIdentityPlatform(options: IdentityPlatformOptions): P
       let endpoint: EndpointKind | undefined;
       if (req.method === 'GET' && path === '/common/discovery/instance') endpoint = 'instance';
       else if (req.method === 'GET' && segments.length === 4 && segments[1] === 'v2.0' && segments[2] === '.well-known' && segments[3] === 'openid-configuration') endpoint = 'discovery';
+      else if (req.method === 'GET' && segments.length === 3 && segments[1] === '.well-known' && segments[2] === 'openid-configuration') endpoint = 'discovery-v1';
       else if (req.method === 'GET' && segments.length === 4 && segments[1] === 'discovery' && segments[2] === 'v2.0' && segments[3] === 'keys') endpoint = 'keys';
       else if (req.method === 'POST' && segments.length === 4 && segments[1] === 'oauth2' && segments[2] === 'v2.0' && segments[3] === 'devicecode') endpoint = 'devicecode';
       else if (req.method === 'POST' && segments.length === 4 && segments[1] === 'oauth2' && segments[2] === 'v2.0' && segments[3] === 'token') endpoint = 'token';
@@ -550,6 +577,8 @@ export async function startIdentityPlatform(options: IdentityPlatformOptions): P
           });
         case 'discovery':
           return respond(200, openIdConfiguration(tenantSegment));
+        case 'discovery-v1':
+          return respond(200, openIdConfigurationV1(tenantSegment));
         case 'keys':
           resolveTenant(tenantSegment);
           return respond(200, jwks(signingKeys));
