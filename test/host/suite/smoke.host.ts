@@ -2,7 +2,7 @@
 // in a real VS Code, and tests in the extension host can reach the browser through the harness.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -94,7 +94,7 @@ describe('the extension in a real VS Code', () => {
     let httpsServer: HttpsServer;
     let httpServer: Server;
 
-    const answer = (req: { url?: string }, res: import('node:http').ServerResponse) => {
+    const answer = (req: { url?: string }, res: ServerResponse) => {
       requested.push(req.url ?? '');
       res.writeHead(200, { 'content-type': 'text/html' }).end(`<h1 id="requested">${(req.url ?? '').replace(/&/g, '&amp;').replace(/</g, '&lt;')}</h1>`);
     };

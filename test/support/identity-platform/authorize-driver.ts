@@ -2,7 +2,7 @@
 // cookies, pick the account and press Accept or Cancel on the page, then deliver the response to the app's
 // redirect URI — follow a 302 (query), load the page without its fragment, or POST the auto-submitting
 // form (form_post) — so a test exercises the same pages, session and listener a person's browser would.
-import { request as httpRequest } from 'node:http';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import type { PageTrust } from './device-login-driver';
@@ -68,7 +68,7 @@ function send(url: string, options: { method: 'GET' | 'POST'; form?: Record<stri
   const secure = target.protocol === 'https:';
   const trust = options.trust;
   return new Promise((resolve, reject) => {
-    const onResponse = (res: import('node:http').IncomingMessage) => {
+    const onResponse = (res: IncomingMessage) => {
       if (secure && trust && trust.ca === undefined) {
         const fingerprint = (res.socket as TLSSocket).getPeerX509Certificate()?.fingerprint256;
         if (fingerprint !== trust.pinnedFingerprint256) {
