@@ -121,6 +121,7 @@ export function instructions(session: SandboxSession): string {
   const { sandbox, state } = session;
   // The device-login page offers only the users of the tenant the kubeconfig names.
   const offered = sandbox.identityPlatform.users.filter((user) => user.homeTenant === demo.CONTOSO_TENANT);
+  const northwind = sandbox.identityPlatform.users.find((user) => user.homeTenant === demo.NORTHWIND_TENANT);
   const width = Math.max(...offered.map((user) => user.username.length));
   const users = offered.map(
     (user) => `       ${user.username.padEnd(width)}  ${user.displayName}${user.blocked ? ' (conditional access refuses the token: shows the failure path)' : ''}`,
@@ -144,6 +145,8 @@ export function instructions(session: SandboxSession): string {
       ? '     (the terminal\'s KUBECONFIG is the workspace\'s .kube/config and PATH starts with kubectl 1.33)'
       : '     (kubectl 1.33 was not found on this machine; use any kubectl 1.26 or later with KUBECONFIG set)',
     `  The context ${sandboxContexts.legacy} is the same cluster in the older auth-provider form.`,
+    `  The context ${sandboxContexts.northwind} signs in ${northwind?.username ?? 'a user'} of Northwind, whose Conditional Access`,
+    '  refuses device code (AADSTS53003): there only a sign-in in the browser gets a token.',
     '',
     `Everything lives in ${fromRepo(sandbox.workspaceFolder.replace(/\/workspace$/, ''))}/. Press Ctrl+C to stop.`,
     '',

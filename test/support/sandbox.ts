@@ -14,7 +14,16 @@ export const sandboxContexts = {
   current: 'aks-demo',
   /** The historic skeleton: client-go's azure auth-provider with no token yet. */
   legacy: 'aks-demo-legacy',
+  /** The same cluster for a user of Northwind, whose Conditional Access refuses device code: only a browser sign-in works. */
+  northwind: 'aks-demo-northwind',
 } as const;
+
+/**
+ * Where the sandbox's identity platform listens. Not 127.0.0.1: code-server rewrites every 127.0.0.1 and
+ * localhost URL an extension opens into its own port proxy, dropping path and query, so neither the
+ * device-login page nor an authorize URL could be opened from VS Code there.
+ */
+export const identityPlatformHost = '127.0.0.2';
 
 export interface SandboxOptions {
   /** Everything the sandbox writes goes below this folder. */
@@ -43,32 +52,8 @@ export interface Sandbox {
   close(): Promise<void>;
 }
 
-function sandboxKubeconfig(server: string, caData: string): string {
-  const tenant = demo.CONTOSO_TENANT;
-  return `# A sample of what \`az aks get-credentials\` writes for clusters with Microsoft Entra ID:
-# the cluster and how to sign in, but no identity yet. AKS Sign-In fills that in.
-apiVersion: v1
-clusters:
-- cluster:
-    certificate-authority-data: ${caData}
-    server: ${server}
-  name: aks-demo
-contexts:
-- context:
-    cluster: aks-demo
-    user: clusterUser_rg-demo_aks-demo
-  name: ${sandboxContexts.current}
-- context:
-    cluster: aks-demo
-    user: clusterUser_rg-demo_aks-demo-legacy
-  name: ${sandboxContexts.legacy}
-current-context: ${sandboxContexts.current}
-kind: Config
-preferences: {}
-users:
-- name: clusterUser_rg-demo_aks-demo
-  user:
-    exec:
+function execUser(tenant: string): string {
+  return `    exec:
       apiVersion: client.authentication.k8s.io/v1beta1
       args:
       - get-token
@@ -89,7 +74,39 @@ users:
         kubelogin is not installed which is required to connect to AAD enabled cluster.
 
         To learn more, please go to https://aka.ms/aks/kubelogin
-      provideClusterInfo: false
+      provideClusterInfo: false`;
+}
+
+function sandboxKubeconfig(server: string, caData: string): string {
+  const tenant = demo.CONTOSO_TENANT;
+  return `# A sample of what \`az aks get-credentials\` writes for clusters with Microsoft Entra ID:
+# the cluster and how to sign in, but no identity yet. AKS Sign-In fills that in.
+apiVersion: v1
+clusters:
+- cluster:
+    certificate-authority-data: ${caData}
+    server: ${server}
+  name: aks-demo
+contexts:
+- context:
+    cluster: aks-demo
+    user: clusterUser_rg-demo_aks-demo
+  name: ${sandboxContexts.current}
+- context:
+    cluster: aks-demo
+    user: clusterUser_rg-demo_aks-demo-legacy
+  name: ${sandboxContexts.legacy}
+- context:
+    cluster: aks-demo
+    user: clusterUser_rg-northwind_aks-demo
+  name: ${sandboxContexts.northwind}
+current-context: ${sandboxContexts.current}
+kind: Config
+preferences: {}
+users:
+- name: clusterUser_rg-demo_aks-demo
+  user:
+${execUser(tenant)}
 # Before Kubernetes 1.24, az wrote the azure auth-provider instead.
 - name: clusterUser_rg-demo_aks-demo-legacy
   user:
@@ -101,6 +118,10 @@ users:
         environment: AzurePublicCloud
         tenant-id: ${tenant}
       name: azure
+# A user of another organisation, whose policy allows no device-code sign-in.
+- name: clusterUser_rg-northwind_aks-demo
+  user:
+${execUser(demo.NORTHWIND_TENANT)}
 `;
 }
 
@@ -110,6 +131,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   const ca = createTestCa(join(dir, 'ca'));
   const identityPlatform = await startIdentityPlatform({
     tls: { ...ca.serverCertificate, ca: ca.caPem },
+    host: identityPlatformHost,
     port: options.identityPlatformPort,
     tokenLifetimeSeconds: options.tokenLifetimeSeconds,
   });

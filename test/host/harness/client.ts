@@ -43,4 +43,13 @@ export const harness = {
   closePage: async (pageId: string): Promise<void> => {
     await call('closePage', { pageId });
   },
+  /**
+   * Waits for a page the browser opens by itself (openExternal, a link with target=_blank) whose URL starts
+   * with `urlPrefix` ('' for any). Call it before the click that opens the page; `take` then resolves with
+   * the page once it has navigated there.
+   */
+  expectPage: async (urlPrefix: string): Promise<{ take(timeoutMs?: number): Promise<{ pageId: string; url: string }> }> => {
+    const { expectationId } = await call('expectPage', { urlPrefix });
+    return { take: (timeoutMs?: number) => call('takePage', { expectationId, timeoutMs }) };
+  },
 };

@@ -19,6 +19,12 @@ export interface CodeServerOptions {
   trustWorkspace?: boolean;
   /** Folder for the profile and temp files; a fresh one under `.vscode-test/runs` when absent. */
   runDir?: string;
+  /**
+   * URLs `vscode.env.openExternal` may open without VS Code's "open the external website?" dialog, e.g.
+   * `https://127.0.0.2:*`. An extension under test needs this: with extensionTestsPath set, VS Code refuses
+   * to show that dialog at all, and openExternal of any other site resolves false.
+   */
+  linkProtectionTrustedDomains?: string[];
   startTimeoutMs?: number;
 }
 
@@ -139,6 +145,7 @@ export async function startCodeServer(options: CodeServerOptions): Promise<CodeS
     codeServerEntry, '--config', configPath, '--user-data-dir', userDataDir, '--extensions-dir', extensionsDir,
     '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none', '--disable-telemetry', '--disable-update-check',
     ...(options.trustWorkspace ?? true ? ['--disable-workspace-trust'] : []),
+    ...(options.linkProtectionTrustedDomains ?? []).flatMap((domain) => ['--link-protection-trusted-domains', domain]),
     options.workspaceFolder,
   ];
   // detached = setsid: the server leads a process group, so stop() reaches its watchers and extension hosts.

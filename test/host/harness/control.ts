@@ -7,8 +7,17 @@
 //   steps      { pageId, steps: Step[], stepTimeoutMs? = 15000 }
 //                                          -> { results } runs the steps in order; `text` steps yield strings
 //   closePage  { pageId }                  -> {}
+//   expectPage { urlPrefix }               -> { expectationId }
+//                                             from now on, the first page the browser opens by itself (a
+//                                             link with target=_blank, window.open, VS Code's openExternal)
+//                                             whose URL starts with urlPrefix ('' = any) is kept for it.
+//                                             Ask before the click that opens it, so it cannot be missed.
+//   takePage   { expectationId, timeoutMs? = 15000 }
+//                                          -> { pageId, url } that page, once it has navigated there; the
+//                                             pageId then works with steps, screenshot and closePage. On
+//                                             timeout the error lists the URLs of the pages that did open.
 //
-//   Step = { goto: url } | { fill: label, value } | { click: name, role? = 'button' }
+//   Step = { goto: url } | { fill: label, value } | { click: name, role? = 'button', within?: cssSelector }
 //        | { text: cssSelector } | { waitForText: text } | { waitFor: cssSelector, state? = 'visible' }
 //        | { press: key } | { type: text }          (keyboard, e.g. F1 then "AKS: Sign In" then Enter)
 //   pageId "workbench" addresses the workbench itself.
@@ -20,7 +29,7 @@ import { mkdirSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { BrowserContext, Frame, Page } from 'playwright-core';
 import { workbenchPageId, type ControlRequests, type Step } from './protocol';
 
 export interface ControlTarget {
@@ -63,7 +72,8 @@ async function runStep(page: Page, step: Step): Promise<string | null> {
     return null;
   }
   if ('click' in step) {
-    await page.getByRole(step.role ?? 'button', { name: step.click, exact: true }).click();
+    const scope = step.within === undefined ? page : page.locator(step.within).first();
+    await scope.getByRole(step.role ?? 'button', { name: step.click, exact: true }).click();
     return null;
   }
   if ('text' in step) {
@@ -94,9 +104,54 @@ function describeStep(step: Step): string {
   return JSON.stringify(step);
 }
 
+interface PageExpectation {
+  urlPrefix: string;
+  /** How many pages had opened when it was made: the error on timeout lists only the later ones. */
+  openedBefore: number;
+  claimed?: { pageId: string; url: string };
+  notify(): void;
+}
+
 export async function startControlEndpoint(target: ControlTarget): Promise<ControlEndpoint> {
   const pages = new Map<string, Page>();
   let nextPageId = 1;
+  const expectations = new Map<string, PageExpectation>();
+  let nextExpectationId = 1;
+  /** URLs of pages the browser opened by itself, for the message when an expected one never came. */
+  const opened: string[] = [];
+  let watchedContext: BrowserContext | undefined;
+
+  const isTracked = (page: Page) => [...pages.values()].includes(page);
+
+  /** Gives a page opened by the browser to the oldest waiting expectation its URL fits, if any. */
+  const offer = (page: Page): boolean => {
+    const url = page.url();
+    // window.open starts every tab at about:blank before it navigates.
+    if (url === 'about:blank' || url === '' || isTracked(page)) return false;
+    const expectation = [...expectations.values()].find((candidate) => !candidate.claimed && url.startsWith(candidate.urlPrefix));
+    if (!expectation) return false;
+    const pageId = `page-${nextPageId++}`;
+    pages.set(pageId, page);
+    expectation.claimed = { pageId, url };
+    expectation.notify();
+    return true;
+  };
+
+  const watch = (context: BrowserContext) => {
+    if (watchedContext === context) return;
+    watchedContext = context;
+    context.on('page', (page) => {
+      if (isTracked(page)) return;
+      const onNavigated = (frame: Frame) => {
+        if (frame !== page.mainFrame()) return;
+        if (page.url() !== 'about:blank') opened.push(page.url());
+        if (offer(page)) page.off('framenavigated', onNavigated);
+      };
+      page.on('framenavigated', onNavigated);
+      if (page.url() !== 'about:blank' && page.url() !== '') opened.push(page.url());
+      if (offer(page)) page.off('framenavigated', onNavigated);
+    });
+  };
 
   const pageFor = (pageId: string | undefined): Page => {
     const page = pageId === undefined || pageId === workbenchPageId ? target.workbench() : pages.get(pageId);
@@ -146,6 +201,43 @@ export async function startControlEndpoint(target: ControlTarget): Promise<Contr
       await pageFor(pageId).close();
       pages.delete(pageId);
       return {};
+    },
+    async expectPage(body) {
+      const context = target.context();
+      if (!context) throw new Error('the browser is not open yet');
+      const urlPrefix = body.urlPrefix;
+      if (typeof urlPrefix !== 'string') throw new Error('"urlPrefix" must be a string');
+      watch(context);
+      const expectationId = `expect-${nextExpectationId++}`;
+      expectations.set(expectationId, { urlPrefix, openedBefore: opened.length, notify: () => undefined });
+      return { expectationId };
+    },
+    async takePage(body) {
+      const expectationId = requireString(body, 'expectationId');
+      const expectation = expectations.get(expectationId);
+      if (!expectation) throw new Error(`no expectation "${expectationId}" (ask expectPage first; each is taken once)`);
+      const timeoutMs = typeof body.timeoutMs === 'number' ? body.timeoutMs : stepTimeoutMs;
+      try {
+        if (!expectation.claimed) {
+          await new Promise<void>((resolve, reject) => {
+            const timer = setTimeout(() => {
+              const seen = opened.slice(expectation.openedBefore);
+              reject(
+                new Error(
+                  `no page starting with "${expectation.urlPrefix}" opened within ${timeoutMs} ms; the browser opened ${seen.length > 0 ? seen.join(', ') : 'no page'}`,
+                ),
+              );
+            }, timeoutMs);
+            expectation.notify = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+        }
+        return expectation.claimed!;
+      } finally {
+        expectations.delete(expectationId);
+      }
     },
   };
 

@@ -6,7 +6,7 @@ export const harnessUrlVariable = 'AKS_SIGNIN_TEST_HARNESS_URL';
 export type Step =
   | { goto: string }
   | { fill: string; value: string }
-  | { click: string; role?: AriaRole }
+  | { click: string; role?: AriaRole; within?: string }
   | { text: string }
   | { waitForText: string }
   | { waitFor: string; state?: 'visible' | 'hidden' }
@@ -23,4 +23,6 @@ export interface ControlRequests {
   openPage: { request: { url?: string }; response: { pageId: string } };
   steps: { request: { pageId: string; steps: Step[]; stepTimeoutMs?: number }; response: { results: (string | null)[] } };
   closePage: { request: { pageId: string }; response: Record<string, never> };
+  expectPage: { request: { urlPrefix: string }; response: { expectationId: string } };
+  takePage: { request: { expectationId: string; timeoutMs?: number }; response: { pageId: string; url: string } };
 }

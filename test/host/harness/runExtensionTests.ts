@@ -27,6 +27,8 @@ export interface ExtensionTestOptions {
   timeoutMs: number;
   /** Server certificates the browser accepts (see launchBrowser), e.g. the sandbox's. */
   trustedCertificates?: string[];
+  /** Sites openExternal may open in a new tab (see CodeServerOptions); others are refused in a test run. */
+  linkProtectionTrustedDomains?: string[];
   /** Receives every log line as it arrives; defaults to stdout. */
   onLog?: (line: string) => void;
 }
@@ -78,6 +80,7 @@ export async function runExtensionTests(options: ExtensionTestOptions): Promise<
       workspaceFolder: options.workspaceFolder,
       userSettings: options.userSettings,
       trustWorkspace: options.trustWorkspace,
+      linkProtectionTrustedDomains: options.linkProtectionTrustedDomains,
       env: { ...options.env, [harnessUrlVariable]: control.url },
       runDir,
     });

@@ -1,16 +1,20 @@
-// A Microsoft identity platform (Entra ID, v2 endpoints) on loopback HTTPS that real @azure/msal-node talks
-// to unchanged: OpenID discovery, the device-code grant with a device-login page, refresh tokens, RS256
-// tokens signed with keys the API server double trusts, and controls to make it slow, fail or revoke.
+// A Microsoft identity platform (Entra ID, v2 endpoints) on loopback HTTPS that real @azure/msal-node (and
+// the real Azure CLI) talk to unchanged: OpenID discovery, the device-code grant with a device-login page,
+// the authorization-code grant with PKCE and a sign-in page, refresh tokens, RS256 tokens signed with keys
+// the API server double trusts, and controls to make it slow, fail, revoke or refuse a flow.
 import { randomBytes, randomUUID, X509Certificate } from 'node:crypto';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { createSigningKey, jwks, signJwt, type SigningKey } from '../jwt';
+import { createAuthorizationCodeFlow, type IssuedAuthorizationCode } from './authorization-code';
+import { createBrowserProfile, driveAuthorize, type AuthorizeOptions, type AuthorizeOutcome, type BrowserProfile } from './authorize-driver';
 import { driveDeviceLogin } from './device-login-driver';
 import { decidedPage, enterCodePage, pickAccountPage } from './pages';
 import {
   audienceForScopes,
   DEFAULT_APPLICATION_NAMES,
+  DEFAULT_DEVICE_CODE_BLOCKED_TENANTS,
   DEFAULT_TENANT_DOMAINS,
   DEFAULT_TENANTS,
   defaultUsers,
@@ -23,20 +27,29 @@ import {
 
 export type { DemoUser } from './protocol';
 export * as demo from './protocol';
+export { createBrowserProfile, type AuthorizeOptions, type AuthorizeOutcome, type BrowserProfile } from './authorize-driver';
+export type { IssuedAuthorizationCode } from './authorization-code';
 
 export interface IdentityPlatformOptions {
   /** Server key and certificate; `ca`, when given, is what the device-login driver verifies them with. */
   tls: { key: string; cert: string; ca?: string };
   /** 0 or undefined picks a free port. */
   port?: number;
+  /**
+   * Loopback address to serve on; default 127.0.0.1. Host tests use 127.0.0.2: code-server rewrites every
+   * 127.0.0.1 and localhost URL an extension opens into its own port proxy, dropping path and query.
+   */
+  host?: string;
   /** Known tenant ids; any other tenant in a path gets AADSTS90002 (discovery answers 400 too). */
   tenants?: string[];
   /** Domain names that stand for a known tenant id. */
   tenantDomains?: Record<string, string>;
   users?: DemoUser[];
-  /** Application names the device-login page shows, by client id. */
+  /** Application names the sign-in pages show, by client id. */
   applicationNames?: Record<string, string>;
   tokenLifetimeSeconds?: number;
+  /** Tenants whose Conditional Access blocks device code; default Northwind with the default tenants, else none. */
+  deviceCodeBlockedTenants?: string[];
 }
 
 export type FailureKind = '5xx' | 'reset' | 'malformed' | 'invalid_grant' | 'temporarily_unavailable';
@@ -46,6 +59,8 @@ export interface RecordedRequest {
   method: string;
   path: string;
   grantType?: string;
+  /** Names (never values) of the query parameters of /authorize and of the form fields of protocol POSTs, in order. */
+  parameters?: string[];
   /** 0 when the connection was reset instead of answered. */
   status: number;
   at: number;
@@ -64,8 +79,23 @@ export interface IdentityPlatformControls {
   failNext(kind: FailureKind, count?: number, endpoint?: FailureEndpoint): void;
   /** Makes every refresh token of this user (or of everybody) fail with invalid_grant AADSTS50173. */
   revokeRefreshTokens(username?: string): void;
-  /** Device-code approvals for this client then end in invalid_grant AADSTS65001 (suberror consent_required). */
+  /**
+   * Device-code approvals for this client then end in invalid_grant AADSTS65001 (suberror consent_required),
+   * and /authorize sends it back `consent_required` AADSTS65001.
+   */
   requireConsent(clientId: string): void;
+  /** How long an authorization code can be redeemed; Entra's last about ten minutes. */
+  authorizationCodeLifetimeSeconds: number;
+  /**
+   * Conditional Access on authentication flows (transfer method deviceCodeFlow) for this tenant: the
+   * device-login page still works, but the token request after approval is invalid_grant AADSTS53003.
+   */
+  blockDeviceCode(tenantId: string): void;
+  allowDeviceCode(tenantId: string): void;
+  /** Registers another redirect URI for a client; every client has http://localhost and http://127.0.0.1 (any port). */
+  registerRedirectUri(clientId: string, redirectUri: string): void;
+  /** Forgets every browser's sign-in session, so the next /authorize shows the account page again. */
+  endBrowserSessions(): void;
 }
 
 export interface PendingDeviceCode {
@@ -78,6 +108,8 @@ export interface PendingDeviceCode {
 
 export interface IdentityPlatform {
   readonly url: string;
+  /** The address it serves on, e.g. 127.0.0.2. */
+  readonly host: string;
   readonly deviceLoginUrl: string;
   readonly users: DemoUser[];
   readonly tenants: string[];
@@ -88,6 +120,14 @@ export interface IdentityPlatform {
   deviceCodes(): PendingDeviceCode[];
   /** Approves or declines a user code by driving the device-login page over HTTPS like a browser does. */
   completeDeviceLogin(userCode: string, username: string, decision?: 'approve' | 'decline'): Promise<void>;
+  /**
+   * Opens an /authorize URL like a browser does (with one browser profile shared between calls unless
+   * `options.browser` is given), answers the sign-in page if it is shown, and delivers the response to the
+   * redirect URI: follows the 302, or POSTs the auto-submitting form_post form.
+   */
+  completeAuthorization(authorizeUrl: string, options?: AuthorizeOptions): Promise<AuthorizeOutcome>;
+  /** Authorization codes issued so far, without their secret values, newest last. */
+  authorizationCodes(): IssuedAuthorizationCode[];
   close(): Promise<void>;
 }
 
@@ -117,11 +157,20 @@ interface PendingFailure {
   endpoint: FailureEndpoint;
 }
 
-type EndpointKind = 'discovery' | 'keys' | 'instance' | 'devicecode' | 'token';
+type EndpointKind = 'discovery' | 'discovery-v1' | 'keys' | 'instance' | 'devicecode' | 'token';
 
 const MAX_BODY_BYTES = 1 << 20;
 const DEVICE_CODE_GRANTS = new Set(['device_code', 'urn:ietf:params:oauth:grant-type:device_code']);
-const LOOPBACK_ADDRESSES = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
+
+/** 127.0.0.0/8 and ::1, also as IPv4-mapped addresses: the only clients the test controls answer. */
+export function isLoopbackAddress(address: string): boolean {
+  const v4 = address.startsWith('::ffff:') ? address.slice('::ffff:'.length) : address;
+  return address === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(v4);
+}
+
+function assertLoopbackHost(host: string): void {
+  if (!isLoopbackAddress(host)) throw new Error(`the identity platform serves loopback addresses only, not ${host}`);
+}
 
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const nowSeconds = () => Math.floor(Date.now() / 1000);
@@ -168,6 +217,11 @@ export async function startIdentityPlatform(options: IdentityPlatformOptions): P
   const authorizationsByUserCode = new Map<string, DeviceAuthorization>();
   const refreshGrants = new Map<string, RefreshGrant>();
   const consentRequired = new Set<string>();
+  const deviceCodeBlocked = new Set<string>(
+    (options.deviceCodeBlockedTenants ?? (options.tenants ? [] : DEFAULT_DEVICE_CODE_BLOCKED_TENANTS)).map((tenant) => tenant.toLowerCase()),
+  );
+  const host = options.host ?? '127.0.0.1';
+  assertLoopbackHost(host);
   const failures: PendingFailure[] = [];
   const sockets = new Set<Socket>();
   let url = '';
@@ -188,6 +242,19 @@ export async function startIdentityPlatform(options: IdentityPlatformOptions): P
     },
     requireConsent(clientId) {
       consentRequired.add(clientId.toLowerCase());
+    },
+    authorizationCodeLifetimeSeconds: 600,
+    blockDeviceCode(tenantId) {
+      deviceCodeBlocked.add(tenantId.toLowerCase());
+    },
+    allowDeviceCode(tenantId) {
+      deviceCodeBlocked.delete(tenantId.toLowerCase());
+    },
+    registerRedirectUri(clientId, redirectUri) {
+      authorizationCode.registerRedirectUri(clientId, redirectUri);
+    },
+    endBrowserSessions() {
+      authorizationCode.signOutEverywhere();
     },
   };
 
@@ -247,7 +314,33 @@ export async function startIdentityPlatform(options: IdentityPlatformOptions): P
     };
   }
 
-  function issueTokens(user: DemoUser, clientId: string, scope: string, tenantId: string | undefined) {
+  /**
+   * The v1 document at {tenant}/.well-known/openid-configuration. The Azure CLI reads it to turn a tenant's
+   * domain name into its id (the issuer's path). Entra's v1 issuer is https://sts.windows.net/{tid}/; this
+   * one keeps the double's own origin, so no public host name appears even as data.
+   */
+  function openIdConfigurationV1(segment: string) {
+    const tenantId = resolveTenant(segment);
+    const base = `${url}/${segment}`;
+    return {
+      token_endpoint: `${base}/oauth2/token`,
+      token_endpoint_auth_methods_supported: ['client_secret_post', 'private_key_jwt', 'client_secret_basic'],
+      jwks_uri: `${url}/common/discovery/keys`,
+      response_modes_supported: ['query', 'fragment', 'form_post'],
+      subject_types_supported: ['pairwise'],
+      id_token_signing_alg_values_supported: ['RS256'],
+      response_types_supported: ['code', 'id_token', 'code id_token', 'token id_token', 'token'],
+      scopes_supported: ['openid'],
+      issuer: `${url}/${tenantId ?? '{tenantid}'}/`,
+      authorization_endpoint: `${base}/oauth2/authorize`,
+      device_authorization_endpoint: `${base}/oauth2/devicecode`,
+      end_session_endpoint: `${base}/oauth2/logout`,
+      tenant_region_scope: 'WW',
+      cloud_instance_name: new URL(url).host,
+    };
+  }
+
+  function issueTokens(user: DemoUser, clientId: string, scope: string, tenantId: string | undefined, extra: { nonce?: string } = {}) {
     if (user.blocked) throw errors.blocked();
     const audience = audienceForScopes(scope);
     const tid = tenantId ?? user.homeTenant;
@@ -290,6 +383,7 @@ export async function startIdentityPlatform(options: IdentityPlatformOptions): P
         sub: user.oid,
         preferred_username: user.username,
         name: user.displayName,
+        ...(extra.nonce !== undefined ? { nonce: extra.nonce } : {}),
         ver: '2.0',
       },
       key,
@@ -326,6 +420,8 @@ export async function startIdentityPlatform(options: IdentityPlatformOptions): P
       case 'approved': {
         const user = findUser(authorization.username ?? '');
         if (!user) throw errors.badVerificationCode();
+        // The policy is the resource tenant's: for organizations that is the approving user's home tenant.
+        if (deviceCodeBlocked.has((authorization.tenantId ?? user.homeTenant).toLowerCase())) throw errors.deviceCodeBlocked();
         const response = issueTokens(user, authorization.clientId, form.get('scope') ?? authorization.scope, authorization.tenantId);
         authorization.state = 'redeemed';
         return response;
@@ -459,6 +555,7 @@ export async function startIdentityPlatform(options: IdentityPlatformOptions): P
       let endpoint: EndpointKind | undefined;
       if (req.method === 'GET' && path === '/common/discovery/instance') endpoint = 'instance';
       else if (req.method === 'GET' && segments.length === 4 && segments[1] === 'v2.0' && segments[2] === '.well-known' && segments[3] === 'openid-configuration') endpoint = 'discovery';
+      else if (req.method === 'GET' && segments.length === 3 && segments[1] === '.well-known' && segments[2] === 'openid-configuration') endpoint = 'discovery-v1';
       else if (req.method === 'GET' && segments.length === 4 && segments[1] === 'discovery' && segments[2] === 'v2.0' && segments[3] === 'keys') endpoint = 'keys';
       else if (req.method === 'POST' && segments.length === 4 && segments[1] === 'oauth2' && segments[2] === 'v2.0' && segments[3] === 'devicecode') endpoint = 'devicecode';
       else if (req.method === 'POST' && segments.length === 4 && segments[1] === 'oauth2' && segments[2] === 'v2.0' && segments[3] === 'token') endpoint = 'token';
@@ -466,6 +563,7 @@ export async function startIdentityPlatform(options: IdentityPlatformOptions): P
       const tenantSegment = segments[0]!;
       const form = req.method === 'POST' ? new URLSearchParams(await readBody(req)) : new URLSearchParams();
       if (endpoint === 'token') entry.grantType = form.get('grant_type') ?? undefined;
+      if (req.method === 'POST') entry.parameters = [...form.keys()];
 
       const failure = takeFailure(endpoint);
       if (failure) return sendFailure(failure, res, correlationId);
@@ -479,6 +577,8 @@ export async function startIdentityPlatform(options: IdentityPlatformOptions): P
           });
         case 'discovery':
           return respond(200, openIdConfiguration(tenantSegment));
+        case 'discovery-v1':
+          return respond(200, openIdConfigurationV1(tenantSegment));
         case 'keys':
           resolveTenant(tenantSegment);
           return respond(200, jwks(signingKeys));
@@ -492,6 +592,7 @@ export async function startIdentityPlatform(options: IdentityPlatformOptions): P
           if (!grantType) throw errors.missingParameter('grant_type');
           if (DEVICE_CODE_GRANTS.has(grantType)) return respond(200, deviceCodeGrant(form, clientId));
           if (grantType === 'refresh_token') return respond(200, refreshTokenGrant(form, clientId, tenantId));
+          if (grantType === 'authorization_code') return respond(200, authorizationCode.redeem(form, clientId, tenantId));
           throw errors.unsupportedGrantType(grantType);
         }
       }
@@ -502,7 +603,7 @@ export async function startIdentityPlatform(options: IdentityPlatformOptions): P
   }
 
   async function handleTestControls(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
-    if (!LOOPBACK_ADDRESSES.has(req.socket.remoteAddress ?? '')) {
+    if (!isLoopbackAddress(req.socket.remoteAddress ?? '')) {
       sendJson(res, 403, { error: 'test controls answer loopback clients only' });
       return;
     }
@@ -519,6 +620,16 @@ export async function startIdentityPlatform(options: IdentityPlatformOptions): P
         await platform.completeDeviceLogin(String(input.userCode), String(input.username), input.decision === 'decline' ? 'decline' : 'approve');
         return sendJson(res, 200, { done: true });
       }
+      if (req.method === 'POST' && path === '/_test/authorize') {
+        if (typeof input.url !== 'string') throw new Error('"url" must be the /authorize URL to complete');
+        const outcome = await platform.completeAuthorization(input.url, {
+          username: typeof input.username === 'string' ? input.username : undefined,
+          decision: input.decision === 'cancel' ? 'cancel' : 'accept',
+        });
+        // The code stays out of the answer: it went to the redirect URI, where the app under test takes it.
+        const { code, ...params } = outcome.params;
+        return sendJson(res, 200, { ...outcome, params: { ...params, ...(code ? { code: '(delivered)' } : {}) } });
+      }
       if (req.method === 'POST' && path === '/_test/controls') {
         applyControlsPatch(controls, input);
         return sendJson(res, 200, controlValues(controls));
@@ -529,17 +640,44 @@ export async function startIdentityPlatform(options: IdentityPlatformOptions): P
     }
   }
 
+  const authorizationCode = createAuthorizationCodeFlow({
+    resolveTenant,
+    usersFor,
+    findUser,
+    appName,
+    needsConsent: (clientId) => consentRequired.has(clientId.toLowerCase()),
+    codeLifetimeSeconds: () => controls.authorizationCodeLifetimeSeconds,
+    issueTokens,
+    readBody,
+  });
+
+  /** The browser-facing endpoints of the code flow answer with pages and redirects, not JSON. */
+  function authorizeEndpoint(req: IncomingMessage, path: string): 'authorize' | 'login' | undefined {
+    const segments = path.split('/').filter(Boolean);
+    if (req.method === 'GET' && segments.length === 4 && segments[1] === 'oauth2' && segments[2] === 'v2.0' && segments[3] === 'authorize') return 'authorize';
+    if (req.method === 'POST' && segments.length === 2 && segments[1] === 'login') return 'login';
+    return undefined;
+  }
+
   const server: Server = createServer({ key: options.tls.key, cert: options.tls.cert }, (req, res) => {
-    const path = new URL(req.url ?? '/', 'https://placeholder').pathname;
+    const requestUrl = new URL(req.url ?? '/', 'https://placeholder');
+    const path = requestUrl.pathname;
     const entry: RecordedRequest = { method: req.method ?? 'GET', path, status: 0, at: Date.now() };
     const run = async () => {
       await delay(controls.latencyMs);
       if (path.startsWith('/_test/')) return handleTestControls(req, res, path);
       requests.push(entry);
+      const correlationId = String(req.headers['client-request-id'] ?? randomUUID());
+      const browserFacing = authorizeEndpoint(req, path);
+      if (browserFacing === 'authorize') entry.parameters = [...requestUrl.searchParams.keys()];
       entry.status =
         path === '/devicelogin' || path === '/devicelogin/decide'
           ? await handleDeviceLogin(req, res, path)
-          : await handleProtocol(req, res, path, entry);
+          : browserFacing === 'authorize'
+            ? authorizationCode.handleAuthorize(req, res, path.split('/')[1]!, requestUrl.searchParams, correlationId)
+            : browserFacing === 'login'
+              ? await authorizationCode.handleLogin(req, res, correlationId)
+              : await handleProtocol(req, res, path, entry);
     };
     run().catch((error: unknown) => {
       const message = error instanceof Error ? error.message : String(error);
@@ -553,14 +691,17 @@ export async function startIdentityPlatform(options: IdentityPlatformOptions): P
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+    server.listen(options.port ?? 0, host, () => resolve());
   });
-  url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  url = `https://${host.includes(':') ? `[${host}]` : host}:${(server.address() as AddressInfo).port}`;
   const deviceLoginUrl = `${url}/devicelogin`;
   const pinnedFingerprint256 = new X509Certificate(options.tls.cert).fingerprint256;
+  const trust = { ca: options.tls.ca, pinnedFingerprint256 };
+  const defaultBrowser: BrowserProfile = createBrowserProfile();
 
   const platform: IdentityPlatform = {
     url,
+    host,
     deviceLoginUrl,
     users,
     tenants,
@@ -569,8 +710,12 @@ export async function startIdentityPlatform(options: IdentityPlatformOptions): P
     controls,
     deviceCodes: () =>
       [...authorizations.values()].map(({ userCode, clientId, scope, state, expiresAt }) => ({ userCode, clientId, scope, state, expiresAt })),
-    completeDeviceLogin: (userCode, username, decision = 'approve') =>
-      driveDeviceLogin(deviceLoginUrl, { ca: options.tls.ca, pinnedFingerprint256 }, userCode, username, decision),
+    completeDeviceLogin: (userCode, username, decision = 'approve') => driveDeviceLogin(deviceLoginUrl, trust, userCode, username, decision),
+    completeAuthorization: (authorizeUrl, authorizeOptions = {}) => {
+      if (!authorizeUrl.startsWith(`${url}/`)) return Promise.reject(new Error(`${authorizeUrl} is not an URL of this identity platform (${url})`));
+      return driveAuthorize(authorizeUrl, trust, { ...authorizeOptions, browser: authorizeOptions.browser ?? defaultBrowser });
+    },
+    authorizationCodes: () => authorizationCode.issuedCodes(),
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -580,9 +725,15 @@ export async function startIdentityPlatform(options: IdentityPlatformOptions): P
   return platform;
 }
 
-const NUMERIC_CONTROLS = ['tokenLifetimeSeconds', 'latencyMs', 'deviceCodeLifetimeSeconds', 'pollIntervalSeconds'] as const;
+const NUMERIC_CONTROLS = ['tokenLifetimeSeconds', 'latencyMs', 'deviceCodeLifetimeSeconds', 'pollIntervalSeconds', 'authorizationCodeLifetimeSeconds'] as const;
 
-/** Applies a JSON patch from an out-of-process test: the numeric controls, plus `failNext` and `requireConsent` as calls. */
+const tenantList = (value: unknown): string[] => (typeof value === 'string' ? [value] : Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : []);
+
+/**
+ * Applies a JSON patch from an out-of-process test: the numeric controls, plus as calls `failNext`,
+ * `requireConsent`, `blockDeviceCode` / `allowDeviceCode` (a tenant id or a list), `registerRedirectUri`
+ * ({ clientId, redirectUri }) and `endBrowserSessions: true`.
+ */
 export function applyControlsPatch(controls: IdentityPlatformControls, patch: Record<string, unknown>): void {
   for (const name of NUMERIC_CONTROLS) {
     const value = patch[name];
@@ -594,9 +745,17 @@ export function applyControlsPatch(controls: IdentityPlatformControls, patch: Re
   const failNext = patch.failNext as { kind?: FailureKind; count?: number; endpoint?: FailureEndpoint } | undefined;
   if (failNext?.kind) controls.failNext(failNext.kind, failNext.count, failNext.endpoint);
   if (typeof patch.requireConsent === 'string') controls.requireConsent(patch.requireConsent);
+  for (const tenant of tenantList(patch.blockDeviceCode)) controls.blockDeviceCode(tenant);
+  for (const tenant of tenantList(patch.allowDeviceCode)) controls.allowDeviceCode(tenant);
+  const redirect = patch.registerRedirectUri as { clientId?: unknown; redirectUri?: unknown } | undefined;
+  if (redirect !== undefined) {
+    if (typeof redirect.clientId !== 'string' || typeof redirect.redirectUri !== 'string') throw new Error('registerRedirectUri needs { clientId, redirectUri }');
+    controls.registerRedirectUri(redirect.clientId, redirect.redirectUri);
+  }
+  if (patch.endBrowserSessions === true) controls.endBrowserSessions();
 }
 
 function controlValues(controls: IdentityPlatformControls) {
-  const { tokenLifetimeSeconds, latencyMs, deviceCodeLifetimeSeconds, pollIntervalSeconds, singleUseRefreshTokens } = controls;
-  return { tokenLifetimeSeconds, latencyMs, deviceCodeLifetimeSeconds, pollIntervalSeconds, singleUseRefreshTokens };
+  const { tokenLifetimeSeconds, latencyMs, deviceCodeLifetimeSeconds, pollIntervalSeconds, singleUseRefreshTokens, authorizationCodeLifetimeSeconds } = controls;
+  return { tokenLifetimeSeconds, latencyMs, deviceCodeLifetimeSeconds, pollIntervalSeconds, singleUseRefreshTokens, authorizationCodeLifetimeSeconds };
 }

@@ -1,6 +1,6 @@
 // Runs the identity platform double as its own process, for tests that drive the extension from outside
 // (a real VS Code host, kubectl): prints one JSON line with where to reach it, then serves until signalled.
-//   node out/test/support/identity-platform/main.js --port N --state-dir DIR [--token-lifetime S] [--poll-interval S]
+//   node out/test/support/identity-platform/main.js --port N --state-dir DIR [--host 127.0.0.2] [--token-lifetime S] [--poll-interval S]
 import { parseArgs } from 'node:util';
 import { createTestCa } from '../tls';
 import { startIdentityPlatform } from './index';
@@ -9,6 +9,7 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       port: { type: 'string', default: '0' },
+      host: { type: 'string' },
       'state-dir': { type: 'string' },
       'token-lifetime': { type: 'string' },
       'poll-interval': { type: 'string' },
@@ -20,6 +21,7 @@ async function main(): Promise<void> {
   const platform = await startIdentityPlatform({
     tls: { ...ca.serverCertificate, ca: ca.caPem },
     port: Number(values.port),
+    host: values.host,
     tokenLifetimeSeconds: values['token-lifetime'] ? Number(values['token-lifetime']) : undefined,
   });
   if (values['poll-interval']) platform.controls.pollIntervalSeconds = Number(values['poll-interval']);

@@ -1,5 +1,6 @@
-// The device-login pages: plain, accessible HTML forms (labels, fieldset, named buttons) that a person in a
-// real browser, a headless browser driven by role and label, and the in-process driver can all complete.
+// The sign-in pages (device login, and the authorize page of the authorization-code flow): plain, accessible
+// HTML forms (labels, fieldset, named buttons) that a person in a real browser, a headless browser driven
+// by role and label, and the in-process drivers can all complete.
 import type { DemoUser } from './protocol';
 
 export function escapeHtml(text: string): string {
@@ -75,4 +76,78 @@ export function decidedPage(appName: string, decision: 'approve' | 'decline', us
         `<p data-outcome="approved">${escapeHtml(user.displayName)} signed in to ${escapeHtml(appName)} on your device. You may now close this window.</p>`,
       )
     : page('Sign-in declined', `<p data-outcome="declined">You declined to sign in to ${escapeHtml(appName)}. You may now close this window.</p>`);
+}
+
+export interface AuthorizePageOptions {
+  /** Names the pending request; the form posts it back instead of the request's parameters. */
+  context: string;
+  action: string;
+  appName: string;
+  clientId: string;
+  /** The resource the token is for, as the consent line names it. */
+  resource: string;
+  /** Where the browser goes after a choice: shown so a person can tell a loopback app from another site. */
+  redirectOrigin: string;
+  users: DemoUser[];
+  /** The account checked at first: the login_hint or the browser's session, else the first one. */
+  selected?: string;
+  error?: string;
+}
+
+export function authorizePage(options: AuthorizePageOptions): string {
+  const selected = options.users.some((user) => user.username.toLowerCase() === options.selected?.toLowerCase())
+    ? options.selected!.toLowerCase()
+    : options.users[0]?.username.toLowerCase();
+  const accounts = options.users
+    .map(
+      (user) =>
+        `<label><input type="radio" name="username" value="${escapeHtml(user.username)}"${user.username.toLowerCase() === selected ? ' checked' : ''}> ${escapeHtml(user.displayName)} (${escapeHtml(user.username)})</label>`,
+    )
+    .join('\n');
+  return page(
+    `Sign in to ${options.appName}`,
+    `<p><strong data-app-name="true">${escapeHtml(options.appName)}</strong> (application ID ${escapeHtml(options.clientId)}) asks to sign you in and to access
+<span data-resource="true">${escapeHtml(options.resource)}</span> on your behalf. After you choose, this page sends you back to
+<span data-redirect-origin="true">${escapeHtml(options.redirectOrigin)}</span>.</p>
+${options.error ? `<p class="error" role="alert" data-error="true">${escapeHtml(options.error)}</p>` : ''}
+<form method="post" action="${escapeHtml(options.action)}">
+<input type="hidden" name="ctx" value="${escapeHtml(options.context)}">
+<fieldset>
+<legend>Pick an account</legend>
+${accounts || '<p>No account of this organisation can sign in here.</p>'}
+</fieldset>
+<button type="submit" name="decision" value="accept">Accept</button>
+<button type="submit" name="decision" value="cancel">Cancel</button>
+</form>`,
+  );
+}
+
+/** Entra's page for errors it cannot send back to the app: no redirect happens, the person reads this. */
+export function signInErrorPage(message: string): string {
+  return page(
+    "Sorry, but we're having trouble signing you in.",
+    `<p class="error" role="alert" data-error="true">${escapeHtml(message)}</p>`,
+  );
+}
+
+/**
+ * `response_mode=form_post`: the response travels as a form the page submits by itself, the way Entra's
+ * "Working..." page does, with a button for browsers that run no script.
+ */
+export function formPostPage(action: string, fields: Record<string, string>): string {
+  const inputs = Object.entries(fields)
+    .map(([name, value]) => `<input type="hidden" name="${escapeHtml(name)}" value="${escapeHtml(value)}">`)
+    .join('\n');
+  return `<!DOCTYPE html>
+<html lang="en">
+<head><meta charset="utf-8"><title>Working...</title></head>
+<body>
+<form method="post" name="hiddenform" action="${escapeHtml(action)}" data-form-post="true">
+${inputs}
+<noscript><p>Script is disabled. Select Submit to continue.</p><button type="submit">Submit</button></noscript>
+</form>
+<script>document.forms[0].submit();</script>
+</body>
+</html>
+`;
 }

@@ -14,22 +14,32 @@ export interface DemoUser {
 
 export const CONTOSO_TENANT = '3f2a6c1e-8b4d-4e7a-9c51-2d0f6b8a7e10';
 export const FABRIKAM_TENANT = 'c9d4e8b2-1a6f-4c3e-b7d5-5e8f0a2c4b61';
+/** A tenant whose Conditional Access blocks the device-code flow: only a browser sign-in gets a token. */
+export const NORTHWIND_TENANT = '5b7e9d2c-3f41-4a68-8e1d-6c2a9f0b7d34';
 
-export const DEFAULT_TENANTS = [CONTOSO_TENANT, FABRIKAM_TENANT];
+export const DEFAULT_TENANTS = [CONTOSO_TENANT, FABRIKAM_TENANT, NORTHWIND_TENANT];
 
 /** Verified domain names that stand for a tenant, as `contoso.onmicrosoft.com` does in Entra ID. */
 export const DEFAULT_TENANT_DOMAINS: Record<string, string> = {
   'contoso.onmicrosoft.com': CONTOSO_TENANT,
   'fabrikam.onmicrosoft.com': FABRIKAM_TENANT,
+  'northwind.onmicrosoft.com': NORTHWIND_TENANT,
 };
+
+/** Tenants whose policy refuses device-code tokens (the default set of tenants only). */
+export const DEFAULT_DEVICE_CODE_BLOCKED_TENANTS = [NORTHWIND_TENANT];
+
+/** The id of the demo Conditional Access policy that blocks device code; Entra names it in the claims challenge. */
+export const BLOCK_DEVICE_CODE_POLICY_ID = 'd3c0de00-b10c-4e5d-9f1a-7c2b3a4d5e6f';
 
 export const AKS_SERVER_APP_ID = '6dae42f8-4368-4678-94ff-3960e28e3630';
 export const AKS_CLIENT_APP_ID = '80faf920-1908-4b52-b5ef-a8e7bedfc67a';
+export const AZURE_CLI_CLIENT_ID = '04b07795-8ddb-461a-bbee-02f9e1bf7b46';
 
-/** Display names the device-login page shows for well-known public clients. */
+/** Display names the sign-in pages show for well-known public clients. */
 export const DEFAULT_APPLICATION_NAMES: Record<string, string> = {
   [AKS_CLIENT_APP_ID]: 'Azure Kubernetes Service AAD Client',
-  '04b07795-8ddb-461a-bbee-02f9e1bf7b46': 'Microsoft Azure CLI',
+  [AZURE_CLI_CLIENT_ID]: 'Microsoft Azure CLI',
 };
 
 export const CLUSTER_ADMINS_GROUP = '0b8f1a52-6a2c-4e0d-9a7b-3c1d2e4f5a60';
@@ -66,6 +76,13 @@ export function defaultUsers(): DemoUser[] {
       homeTenant: FABRIKAM_TENANT,
       groups: [CLUSTER_ADMINS_GROUP],
     },
+    {
+      username: 'nina@northwind.onmicrosoft.com',
+      displayName: 'Nina Northwind',
+      oid: '41a00000-0000-4000-8000-0000000041a0',
+      homeTenant: NORTHWIND_TENANT,
+      groups: [CLUSTER_ADMINS_GROUP],
+    },
   ];
 }
 
@@ -81,6 +98,8 @@ export interface EntraErrorBody {
   correlation_id: string;
   error_uri?: string;
   suberror?: string;
+  /** A claims challenge (JSON text), as Conditional Access failures carry. */
+  claims?: string;
 }
 
 export class EntraError extends Error {
@@ -90,8 +109,20 @@ export class EntraError extends Error {
     readonly code: number,
     readonly description: string,
     readonly suberror?: string,
+    readonly claims?: string,
   ) {
     super(`AADSTS${code}: ${description}`);
+  }
+
+  /** The fields an OAuth error redirect carries (authorize endpoint), rather than a JSON body. */
+  redirectParameters(correlationId: string): Record<string, string> {
+    const body = this.body(correlationId);
+    return {
+      error: body.error,
+      error_description: body.error_description,
+      error_uri: body.error_uri ?? '',
+      ...(body.suberror ? { error_subcode: body.suberror } : {}),
+    };
   }
 
   body(correlationId: string): EntraErrorBody {
@@ -107,6 +138,7 @@ export class EntraError extends Error {
       correlation_id: correlationId,
       error_uri: `https://login.microsoftonline.com/error?code=${this.code}`,
       ...(this.suberror ? { suberror: this.suberror } : {}),
+      ...(this.claims ? { claims: this.claims } : {}),
     };
   }
 }
@@ -141,6 +173,16 @@ export const errors = {
     new EntraError(400, 'invalid_grant', 700025, 'The grant was issued to a different client than the one presenting it.'),
   blocked: () =>
     new EntraError(400, 'invalid_grant', 53003, 'Access has been blocked by Conditional Access policies. The access policy does not allow token issuance.', 'message_only'),
+  /** A Conditional Access policy on authentication flows (transfer method deviceCodeFlow) refuses the grant. */
+  deviceCodeBlocked: () =>
+    new EntraError(
+      400,
+      'invalid_grant',
+      53003,
+      'Access has been blocked by Conditional Access policies. The access policy does not allow token issuance.',
+      'message_only',
+      JSON.stringify({ access_token: { capolids: { essential: true, values: [BLOCK_DEVICE_CODE_POLICY_ID] } } }),
+    ),
   consentRequired: (clientId: string, appName: string) =>
     new EntraError(
       400,
@@ -166,6 +208,68 @@ export const errors = {
   temporarilyUnavailable: () =>
     new EntraError(503, 'temporarily_unavailable', 90033, 'A transient error has occurred. Please try again.'),
   notFound: (path: string) => new EntraError(404, 'invalid_request', 90027, `The endpoint '${path}' is not served here.`),
+
+  // The authorization-code flow. /authorize shows the first four on its own error page (there is no
+  // trustworthy place to redirect to yet); the rest go back to the redirect URI as OAuth errors.
+  missingQueryParameter: (name: string) =>
+    new EntraError(400, 'invalid_request', 900144, `The request body must contain the following parameter: '${name}'.`),
+  unknownClient: (clientId: string) =>
+    new EntraError(
+      400,
+      'unauthorized_client',
+      700016,
+      `Application with identifier '${clientId}' was not found in the directory. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant.`,
+    ),
+  redirectUriNotRegistered: (redirectUri: string, clientId: string) =>
+    new EntraError(
+      400,
+      'invalid_request',
+      50011,
+      `The redirect URI '${redirectUri}' specified in the request does not match the redirect URIs configured for the application '${clientId}'. Make sure the redirect URI sent in the request matches one added to your application in the Azure portal. Navigate to https://aka.ms/redirectUriMismatchError to learn more about how to fix this.`,
+    ),
+  unsupportedResponseType: (responseType: string) =>
+    new EntraError(400, 'unsupported_response_type', 700054, `response_type '${responseType}' is not enabled for the application.`),
+  invalidResponseMode: (responseMode: string) =>
+    new EntraError(400, 'invalid_request', 900144, `The provided value for the input parameter 'response_mode' is not valid: '${responseMode}'. Expected one of 'query', 'fragment', 'form_post'.`),
+  // 90023 is Entra's generic "the request isn't valid"; the error name is what clients act on.
+  invalidCodeChallengeMethod: (method: string) =>
+    new EntraError(400, 'invalid_request', 90023, `The code_challenge_method '${method}' is not supported. Use 'S256' (or 'plain').`),
+  invalidCodeChallengeSize: () => new EntraError(400, 'invalid_request', 501491, 'Invalid size of Code_Challenge parameter.'),
+  invalidPrompt: (prompt: string) =>
+    new EntraError(400, 'invalid_request', 90023, `Invalid value '${prompt}' for the 'prompt' parameter. Expected one of 'login', 'select_account', 'consent', 'none'.`),
+  userCancelled: () => new EntraError(400, 'access_denied', 65004, 'User declined to consent to access the app.', 'cancel'),
+  loginRequired: () =>
+    new EntraError(400, 'login_required', 50058, 'A silent sign-in request was sent but no user is signed in.'),
+  selectAccountRequired: () =>
+    new EntraError(
+      400,
+      'interaction_required',
+      16000,
+      'Either multiple user identities are available for the current request or selected account is not supported for the scenario.',
+    ),
+  consentRequiredOnAuthorize: (clientId: string, appName: string) =>
+    new EntraError(
+      400,
+      'consent_required',
+      65001,
+      `The user or administrator has not consented to use the application with ID '${clientId}' named '${appName}'. Send an interactive authorization request for this user and resource.`,
+    ),
+  authorizationCodeMalformed: () => new EntraError(400, 'invalid_grant', 9002313, 'Invalid request. Request is malformed or invalid.'),
+  authorizationCodeRedeemed: () =>
+    new EntraError(400, 'invalid_grant', 54005, 'OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token.'),
+  authorizationCodeExpired: () =>
+    new EntraError(
+      400,
+      'invalid_grant',
+      70008,
+      'The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.',
+    ),
+  redirectUriDiffers: (given: string, original: string) =>
+    new EntraError(400, 'invalid_grant', 500112, `The reply address '${given}' does not match the reply address '${original}' provided when requesting Authorization code.`),
+  codeVerifierMissing: () =>
+    new EntraError(400, 'invalid_grant', 50148, 'The code_verifier does not match the code_challenge supplied in the authorization request for PKCE.'),
+  codeVerifierMismatch: () =>
+    new EntraError(400, 'invalid_grant', 501481, 'The Code_Verifier does not match the code_challenge supplied in the authorization request.'),
 };
 
 /** Entra's timestamp layout: `2024-05-01 12:00:00Z`. */

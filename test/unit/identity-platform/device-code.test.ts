@@ -47,6 +47,15 @@ describe('discovery', () => {
     assert.equal(domain.issuer, `${fixture.platform.url}/${demo.CONTOSO_TENANT}/v2.0`);
   });
 
+  test('the v1 document names the tenant id in its issuer, which is how the Azure CLI resolves a domain', async () => {
+    const response = await fixture.get('/northwind.onmicrosoft.com/.well-known/openid-configuration');
+    assert.equal(response.status, 200);
+    const document = response.json();
+    assert.equal(String(document.issuer).split('/')[3], demo.NORTHWIND_TENANT);
+    assert.equal(document.token_endpoint, `${fixture.platform.url}/northwind.onmicrosoft.com/oauth2/token`);
+    assert.equal((await fixture.get('/nowhere.example/.well-known/openid-configuration')).json().error, 'invalid_tenant');
+  });
+
   test('an unknown tenant is AADSTS90002 on discovery and on the token endpoints', async () => {
     const unknown = '00000000-1111-2222-3333-444444444444';
     const discovery = await fixture.get(`/${unknown}/v2.0/.well-known/openid-configuration`);

@@ -5,6 +5,7 @@ import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KeyObject } from 'node:crypto';
+import type { INetworkModule, NetworkRequestOptions, NetworkResponse } from '@azure/msal-node';
 import { createTestCa, type TestCa } from '../../support/tls';
 import { startIdentityPlatform, type IdentityPlatform, type IdentityPlatformOptions } from '../../support/identity-platform';
 
@@ -71,4 +72,43 @@ export async function startFixture(options: Partial<IdentityPlatformOptions> = {
 
 export function decodeJwtClaims(token: string): Record<string, unknown> {
   return JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
+}
+
+/** What the platform answered to MSAL with a status of 400 or more: the wire truth MSAL's errors may lose. */
+export interface FailedExchange {
+  url: string;
+  status: number;
+  body: Record<string, unknown>;
+}
+
+/** MSAL's network module over Node's https, trusting only the test CA; failed answers land in `failures`. */
+export function caTrustingNetworkClient(caPem: string, failures: FailedExchange[] = []): INetworkModule {
+  const send = <T>(method: string, url: string, options?: NetworkRequestOptions): Promise<NetworkResponse<T>> =>
+    new Promise((resolve, reject) => {
+      const req = request(url, { method, ca: caPem, agent: false, headers: options?.headers }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('error', reject);
+        res.on('end', () => {
+          try {
+            const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as T;
+            const status = res.statusCode ?? 0;
+            if (status >= 400) failures.push({ url, status, body: body as Record<string, unknown> });
+            resolve({
+              status,
+              headers: Object.fromEntries(Object.entries(res.headers).map(([name, value]) => [name, String(value)])),
+              body,
+            });
+          } catch (error) {
+            reject(error);
+          }
+        });
+      });
+      req.on('error', reject);
+      req.end(options?.body);
+    });
+  return {
+    sendGetRequestAsync: (url, options) => send('GET', url, options),
+    sendPostRequestAsync: (url, options) => send('POST', url, options),
+  };
 }

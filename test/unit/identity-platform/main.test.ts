@@ -40,3 +40,27 @@ test('main.js prints its address, serves over the CA it made, and stops on SIGTE
     rmSync(stateDir, { recursive: true, force: true });
   }
 });
+
+test('main.js --host serves on another loopback address, and refuses one that is not loopback', async () => {
+  const stateDir = mkdtempSync(join(tmpdir(), 'idp-main-'));
+  const script = join(__dirname, '../../support/identity-platform/main.js');
+  const child = spawn(process.execPath, [script, '--state-dir', stateDir, '--host', '127.0.0.2'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const [line] = (await once(createInterface({ input: child.stdout }), 'line')) as [string];
+    const started = JSON.parse(line) as { url: string; caPath: string };
+    assert.match(started.url, /^https:\/\/127\.0\.0\.2:\d+$/);
+    const discovery = await httpsRequest(`${started.url}/${demo.NORTHWIND_TENANT}/v2.0/.well-known/openid-configuration`, readFileSync(started.caPath, 'utf8'), 'GET');
+    assert.equal(discovery.json().authorization_endpoint, `${started.url}/${demo.NORTHWIND_TENANT}/oauth2/v2.0/authorize`);
+    child.kill('SIGTERM');
+    assert.deepEqual(await once(child, 'exit'), [0, null]);
+
+    const refused = spawn(process.execPath, [script, '--state-dir', stateDir, '--host', '0.0.0.0'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    refused.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    assert.deepEqual(await once(refused, 'exit'), [1, null]);
+    assert.match(stderr, /serves loopback addresses only, not 0\.0\.0\.0/);
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    rmSync(stateDir, { recursive: true, force: true });
+  }
+});

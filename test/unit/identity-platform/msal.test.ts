@@ -2,46 +2,10 @@
 // caches the account, serves a silent call from its cache, refreshes, and reports a revoked grant.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { request } from 'node:https';
-import {
-  InteractionRequiredAuthError,
-  PublicClientApplication,
-  type INetworkModule,
-  type NetworkRequestOptions,
-  type NetworkResponse,
-} from '@azure/msal-node';
+import { InteractionRequiredAuthError, PublicClientApplication } from '@azure/msal-node';
 import { verifyJwt } from '../../support/jwt';
 import { demo } from '../../support/identity-platform';
-import { startFixture, type Fixture } from './fixture';
-
-/** MSAL's network module over Node's https, trusting only the test CA. */
-function caTrustingNetworkClient(caPem: string): INetworkModule {
-  const send = <T>(method: string, url: string, options?: NetworkRequestOptions): Promise<NetworkResponse<T>> =>
-    new Promise((resolve, reject) => {
-      const req = request(url, { method, ca: caPem, agent: false, headers: options?.headers }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('error', reject);
-        res.on('end', () => {
-          try {
-            resolve({
-              status: res.statusCode ?? 0,
-              headers: Object.fromEntries(Object.entries(res.headers).map(([name, value]) => [name, String(value)])),
-              body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as T,
-            });
-          } catch (error) {
-            reject(error);
-          }
-        });
-      });
-      req.on('error', reject);
-      req.end(options?.body);
-    });
-  return {
-    sendGetRequestAsync: (url, options) => send('GET', url, options),
-    sendPostRequestAsync: (url, options) => send('POST', url, options),
-  };
-}
+import { caTrustingNetworkClient, startFixture, type Fixture } from './fixture';
 
 let fixture: Fixture;
 before(async () => {

@@ -167,12 +167,15 @@ describe('fault controls', () => {
 });
 
 describe('request log and out-of-process controls', () => {
-  test('the log records method, path, grant type and status, and never a token or code', async () => {
+  test('the log records method, path, grant type, parameter names and status, and never a token or code', async () => {
     const tokens = await signIn('alice@contoso.onmicrosoft.com');
     const refreshed = (await refresh(tokens.refresh_token)).json();
     const entries = fixture.platform.requests;
     const lastRefresh = entries.filter((entry) => entry.grantType === 'refresh_token').at(-1);
-    assert.deepEqual({ ...lastRefresh, at: 0 }, { method: 'POST', path: TOKEN_PATH, grantType: 'refresh_token', status: 200, at: 0 });
+    assert.deepEqual(
+      { ...lastRefresh, at: 0 },
+      { method: 'POST', path: TOKEN_PATH, grantType: 'refresh_token', parameters: ['grant_type', 'client_id', 'refresh_token', 'scope', 'client_info'], status: 200, at: 0 },
+    );
     assert.ok(entries.some((entry) => entry.grantType === 'device_code' && entry.status === 200));
     assert.ok(entries.some((entry) => entry.path === '/devicelogin/decide' && entry.method === 'POST'));
     const logged = JSON.stringify(entries);
