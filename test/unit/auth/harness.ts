@@ -12,11 +12,12 @@ import { MemorySecretStore } from '../../support/memory-secret-store';
 import { createTestCa } from '../../support/tls';
 import type { TestCa } from '../../support/tls';
 
-export const { CONTOSO_TENANT, FABRIKAM_TENANT, AKS_SERVER_APP_ID, AKS_CLIENT_APP_ID } = demo;
+export const { CONTOSO_TENANT, FABRIKAM_TENANT, NORTHWIND_TENANT, AKS_SERVER_APP_ID, AKS_CLIENT_APP_ID } = demo;
 export const ALICE = 'alice@contoso.onmicrosoft.com';
 export const BOB = 'bob@contoso.onmicrosoft.com';
 export const MALLORY = 'mallory@contoso.onmicrosoft.com';
 export const CAROL = 'carol@fabrikam.onmicrosoft.com';
+export const NINA = 'nina@northwind.onmicrosoft.com';
 /** A second public client app, as a cluster with its own Entra app registration has. */
 export const OTHER_CLIENT_ID = '0c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f';
 
