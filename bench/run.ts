@@ -1,10 +1,11 @@
 // Runs every benchmark, prints one Markdown table with each goal beside its figure, and writes
-// bench/results/latest.{json,md}. BENCH_ONLY=write,kubectl,signin,refresh,bundle,arm picks some of them.
+// bench/results/latest.{json,md}. BENCH_ONLY=write,kubectl,signin,refresh,bundle,arm,azcli picks some of them.
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release } from 'node:os';
 import { join } from 'node:path';
 import { runActivation } from './activation';
 import { runArmDiscovery } from './arm-discovery';
+import { runAzureCliRefresh } from './azure-cli-refresh';
 import { runBundle } from './bundle';
 import { runKubeconfigWrite } from './kubeconfig-write';
 import { runKubectlAuth } from './kubectl-auth';
@@ -20,6 +21,7 @@ const BENCHMARKS: Array<{ key: string; title: string; run: () => Promise<BenchRe
   { key: 'bundle', title: 'Bundle size', run: runBundle },
   { key: 'activation', title: 'Activation in a real host', run: runActivation },
   { key: 'arm', title: 'Azure discovery', run: () => runArmDiscovery() },
+  { key: 'azcli', title: 'Azure CLI refresh', run: runAzureCliRefresh },
 ];
 
 /** The bundled one-write script scripts/bench.mjs makes, else the compiled module beside this one. */
