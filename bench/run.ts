@@ -1,11 +1,12 @@
 // Runs every benchmark, prints one Markdown table with each goal beside its figure, and writes
-// bench/results/latest.{json,md}. BENCH_ONLY=write,kubectl,signin,refresh,bundle,arm,azcli picks some of them.
+// bench/results/latest.{json,md}. BENCH_ONLY=write,kubectl,signin,browser,refresh,bundle,arm,azcli picks some of them.
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release } from 'node:os';
 import { join } from 'node:path';
 import { runActivation } from './activation';
 import { runArmDiscovery } from './arm-discovery';
 import { runAzureCliRefresh } from './azure-cli-refresh';
+import { runBrowserSignIn } from './browser-sign-in';
 import { runBundle } from './bundle';
 import { runKubeconfigWrite } from './kubeconfig-write';
 import { runKubectlAuth } from './kubectl-auth';
@@ -17,6 +18,7 @@ const BENCHMARKS: Array<{ key: string; title: string; run: () => Promise<BenchRe
   { key: 'write', title: 'Kubeconfig write', run: () => runKubeconfigWrite(writeOnceScript()) },
   { key: 'kubectl', title: 'Per-kubectl-call auth cost', run: runKubectlAuth },
   { key: 'signin', title: 'Sign-in overhead', run: runSignIn },
+  { key: 'browser', title: 'Browser sign-in overhead', run: runBrowserSignIn },
   { key: 'refresh', title: 'Refresh at scale', run: runRefreshDay },
   { key: 'bundle', title: 'Bundle size', run: runBundle },
   { key: 'activation', title: 'Activation in a real host', run: runActivation },

@@ -3,9 +3,18 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { describeState, escapeMarkdown as escape, methodLabel, needsAttention } from '../core/session/describe';
+import type { ClusterSummary, SubscriptionSummary, TenantSummary } from '../core/arm';
 import type { ContextEntry, SessionService, SignInState } from '../core/session/service';
+import { entraIdWords, type AzureModel, type Loaded } from './azure';
 
-export type ClusterNode = { kind: 'file'; file: string } | { kind: 'context'; entry: ContextEntry };
+export type ClusterNode =
+  | { kind: 'file'; file: string }
+  | { kind: 'context'; entry: ContextEntry }
+  | { kind: 'azure' }
+  | { kind: 'tenant'; tenant: TenantSummary }
+  | { kind: 'subscription'; subscription: SubscriptionSummary }
+  | { kind: 'azureCluster'; cluster: ClusterSummary }
+  | { kind: 'azureNote'; text: string; failed?: boolean; command?: vscode.Command };
 
 function iconFor(state: SignInState): vscode.ThemeIcon {
   switch (state.kind) {
@@ -35,23 +44,102 @@ export class ClusterTreeProvider implements vscode.TreeDataProvider<ClusterNode>
   readonly onDidChangeTreeData = this.changed.event;
   private readonly subscription: { dispose(): void };
 
-  constructor(private readonly service: SessionService) {
-    this.subscription = service.onDidChange(() => this.changed.fire(undefined));
+  constructor(
+    private readonly service: SessionService,
+    private readonly azure: AzureModel,
+  ) {
+    const sessions = service.onDidChange(() => this.changed.fire(undefined));
+    const arm = azure.onDidChange(() => this.changed.fire(undefined));
+    this.subscription = { dispose: () => (sessions.dispose(), arm.dispose()) };
   }
 
   getChildren(node?: ClusterNode): ClusterNode[] {
     const entries = this.service.entries();
     if (!node) {
       const status = this.service.kubeconfig;
-      return status.kind === 'loaded' ? status.view.files.map((file) => ({ kind: 'file', file })) : [];
+      const files: ClusterNode[] = status.kind === 'loaded' ? status.view.files.map((file) => ({ kind: 'file', file })) : [];
+      // With no kubeconfig and no Azure sign-in the view stays empty, so its welcome text (which offers both) shows.
+      return files.length > 0 || this.azure.account ? [...files, { kind: 'azure' }] : [];
     }
-    if (node.kind === 'file') {
-      return entries.filter((entry) => entry.context.file === node.file).map((entry) => ({ kind: 'context', entry }));
+    switch (node.kind) {
+      case 'file':
+        return entries.filter((entry) => entry.context.file === node.file).map((entry) => ({ kind: 'context', entry }));
+      case 'azure':
+        if (!this.azure.account) return [{ kind: 'azureNote', text: 'Sign in to Azure to list your AKS clusters…', command: { title: 'Sign In to Azure…', command: 'aksSignIn.signInToAzure' } }];
+        return listed(this.azure.tenantList(), (tenant) => ({ kind: 'tenant', tenant }), 'No tenant: the account belongs to no directory it can list.');
+      case 'tenant':
+        return listed(this.azure.subscriptionList(node.tenant.tenantId), (subscription) => ({ kind: 'subscription', subscription }), 'No subscription here: ask for the Reader role on one, or open another tenant.');
+      case 'subscription':
+        return listed(this.azure.clusterList(node.subscription), (cluster) => ({ kind: 'azureCluster', cluster }), 'No AKS cluster in this subscription.');
+      default:
+        return [];
     }
-    return [];
+  }
+
+  /** Whether `az aks get-credentials` (or Get Credentials here) already put this cluster in the kubeconfig. */
+  private inKubeconfig(cluster: ClusterSummary): boolean {
+    const user = `clusterUser_${cluster.resourceGroup}_${cluster.name}`;
+    const hosts = [cluster.fqdn, cluster.privateFqdn].filter((host): host is string => host !== undefined).map((host) => host.toLowerCase());
+    return this.service.entries().some((entry) => {
+      if (entry.context.userName === user) return true;
+      const server = entry.context.server;
+      return server !== undefined && hosts.some((host) => server.toLowerCase().includes(`//${host}`));
+    });
   }
 
   getTreeItem(node: ClusterNode): vscode.TreeItem {
+    switch (node.kind) {
+      case 'azure': {
+        const account = this.azure.account;
+        const item = new vscode.TreeItem('Azure', vscode.TreeItemCollapsibleState.Collapsed);
+        item.description = account ? `${account.username} (${methodLabel(account.method)})` : 'not signed in';
+        item.iconPath = new vscode.ThemeIcon('azure');
+        item.contextValue = account ? 'aksSignIn.azure.signedIn' : 'aksSignIn.azure.signedOut';
+        return item;
+      }
+      case 'tenant': {
+        const item = new vscode.TreeItem(node.tenant.displayName ?? node.tenant.tenantId, vscode.TreeItemCollapsibleState.Collapsed);
+        item.description = node.tenant.defaultDomain ?? node.tenant.tenantId;
+        item.tooltip = `Tenant ${node.tenant.tenantId}`;
+        item.iconPath = new vscode.ThemeIcon('organization');
+        item.contextValue = 'aksSignIn.tenant';
+        return item;
+      }
+      case 'subscription': {
+        const item = new vscode.TreeItem(node.subscription.displayName, vscode.TreeItemCollapsibleState.Collapsed);
+        item.description = node.subscription.state === 'Enabled' ? node.subscription.subscriptionId : `${node.subscription.state} · ${node.subscription.subscriptionId}`;
+        item.iconPath = new vscode.ThemeIcon('key');
+        item.contextValue = 'aksSignIn.subscription';
+        return item;
+      }
+      case 'azureCluster': {
+        const { cluster } = node;
+        const known = this.inKubeconfig(cluster);
+        const item = new vscode.TreeItem(cluster.name, vscode.TreeItemCollapsibleState.None);
+        item.description = `${cluster.resourceGroup} · ${cluster.location} · ${cluster.kubernetesVersion ?? '?'} · ${entraIdWords(cluster)}${known ? ' · in kubeconfig' : ''}`;
+        const tooltip = new vscode.MarkdownString(`**${escape(cluster.name)}**\n\n`);
+        tooltip.appendMarkdown(`- Resource group: ${escape(cluster.resourceGroup)}\n- Location: ${escape(cluster.location)}\n- Kubernetes: ${escape(cluster.kubernetesVersion ?? 'unknown')}\n`);
+        tooltip.appendMarkdown(`- Sign-in: ${escape(entraIdWords(cluster))}\n- API server: ${escape(cluster.fqdn ?? cluster.privateFqdn ?? 'none')}${cluster.isPrivate ? ' (private)' : ''}\n`);
+        tooltip.appendMarkdown(known ? '- Already in the kubeconfig\n' : '- Not in the kubeconfig yet: Get Credentials adds it\n');
+        item.tooltip = tooltip;
+        item.iconPath = new vscode.ThemeIcon(known ? 'pass' : 'cloud');
+        item.contextValue = `aksSignIn.azureCluster.${known ? 'known' : 'new'}`;
+        return item;
+      }
+      case 'azureNote': {
+        const item = new vscode.TreeItem(node.text, vscode.TreeItemCollapsibleState.None);
+        item.iconPath = new vscode.ThemeIcon(node.failed ? 'warning' : node.command ? 'sign-in' : 'info');
+        if (node.command) item.command = node.command;
+        item.tooltip = node.text;
+        item.contextValue = 'aksSignIn.note';
+        return item;
+      }
+      default:
+        return this.kubeconfigItem(node);
+    }
+  }
+
+  private kubeconfigItem(node: Extract<ClusterNode, { kind: 'file' | 'context' }>): vscode.TreeItem {
     if (node.kind === 'file') {
       const item = new vscode.TreeItem(path.basename(node.file), vscode.TreeItemCollapsibleState.Expanded);
       item.description = displayFolder(path.dirname(node.file));
@@ -87,5 +175,20 @@ export class ClusterTreeProvider implements vscode.TreeDataProvider<ClusterNode>
   dispose(): void {
     this.subscription.dispose();
     this.changed.dispose();
+  }
+}
+
+/** The items of a loaded list, or one line that says it is loading, empty or failed (and why). */
+function listed<T>(list: Loaded<T>, node: (item: T) => ClusterNode, empty: string): ClusterNode[] {
+  switch (list.kind) {
+    case 'loading':
+      return [{ kind: 'azureNote', text: 'Loading…' }];
+    case 'failed':
+      return [{ kind: 'azureNote', text: list.message, failed: true }];
+    case 'loaded': {
+      const items = list.items.map(node);
+      if (list.more) items.push({ kind: 'azureNote', text: 'Loading more…' });
+      return items.length > 0 ? items : [{ kind: 'azureNote', text: empty }];
+    }
   }
 }

@@ -12,6 +12,10 @@ export const commandIds = [
   'aksSignIn.statusMenu',
   'aksSignIn.copyCodeAndOpen',
   'aksSignIn.useTokenForm',
+  'aksSignIn.signInToAzure',
+  'aksSignIn.addClusterFromAzure',
+  'aksSignIn.getCredentials',
+  'aksSignIn.signOutOfAzure',
 ] as const;
 
 export type CommandId = (typeof commandIds)[number];

@@ -10,6 +10,7 @@ import { hasSession as stateHasSession, wantsSignIn } from '../core/session/stat
 import type { ClusterNode } from './clusterTree';
 import type { CommandId } from './commandIds';
 import { autoMethod, type SignInMethodId, type SignInMethods } from '../core/auth/methods';
+interface AzureCommands { signInToAzure(): Promise<void>; addClusterFromAzure(): Promise<void>; getCredentials(node?: ClusterNode): Promise<void>; signOutOfAzure(): Promise<void> }
 import { copyCodeAndOpen, runSignIn } from './signInFlow';
 import { signInMethodSetting } from './settings';
 import { kubeconfigLocation, knownKubeconfigs } from './settings';
@@ -127,7 +128,7 @@ async function chooseMethod(service: SessionService, here: MethodsHere, contextN
 
 export type CommandHandlers = Record<CommandId, (...args: never[]) => unknown>;
 
-export function commandHandlers(service: SessionService, log: vscode.LogOutputChannel, here: MethodsHere): CommandHandlers {
+export function commandHandlers(service: SessionService, log: vscode.LogOutputChannel, here: MethodsHere, azure: AzureCommands): CommandHandlers {
   const signIn = async (argument?: ContextArgument, method?: SignInMethodId): Promise<void> => {
     // With no argument the quick pick is skipped only when exactly one context still needs signing in.
     const contextName =
@@ -268,5 +269,9 @@ export function commandHandlers(service: SessionService, log: vscode.LogOutputCh
     'aksSignIn.statusMenu': statusMenu,
     'aksSignIn.copyCodeAndOpen': copyCodeAndOpen,
     'aksSignIn.useTokenForm': useTokenForm,
+    'aksSignIn.signInToAzure': azure.signInToAzure,
+    'aksSignIn.addClusterFromAzure': azure.addClusterFromAzure,
+    'aksSignIn.getCredentials': azure.getCredentials,
+    'aksSignIn.signOutOfAzure': azure.signOutOfAzure,
   };
 }

@@ -3,19 +3,21 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { AuthEngine } from '../core/auth';
+import { azureCliMethod, azureCliOnPath } from '../core/auth/azure-cli';
 import { browserMethod } from '../core/auth/browser';
 import { deviceCodeMethod } from '../core/auth/device-code';
 import type { SignInMethod, SignInMethodId, SignInMethods } from '../core/auth/methods';
 import { cacheSecretKey } from '../core/auth/token-cache';
 import { systemClock } from '../core/ports';
 import { kubectlClientMinor } from '../core/session/format';
-import { SessionRecordStore } from '../core/session/records';
+import { SessionRecordStore, sessionStoreFile } from '../core/session/records';
 import { SessionService } from '../core/session/service';
 import { channelLogger, secretStorageStore } from './adapters';
 import { ClusterTreeProvider } from './clusterTree';
 import { commandHandlers, type CommandHandlers, type MethodsHere } from './commands';
 import { vscodeAccountMethod } from './vscodeAccount';
-import { affectsSettings, kubectlPath, onSettingRefused, readSettings, refreshBeforeMinutes } from './settings';
+import { affectsSettings, armSettings, kubectlPath, onSettingRefused, readSettings, refreshBeforeMinutes } from './settings';
+import { AzureModel } from './azure';
 import { SignInStatusBar } from './statusBar';
 
 export interface Running {
@@ -23,6 +25,8 @@ export interface Running {
   readonly service: SessionService;
   /** How many accounts the token cache in SecretStorage holds for the kubeconfig's AKS clients (no secrets). */
   cachedAccountCount(): Promise<number>;
+  /** The file every window of this machine shares its sessions and leases in (no secrets). */
+  readonly sessionStore: string;
   readonly commands: CommandHandlers;
 }
 
@@ -48,10 +52,12 @@ export function start(context: vscode.ExtensionContext, log: vscode.LogOutputCha
     ['browser', browserMethod(auth)],
     ['deviceCode', deviceCodeMethod(auth)],
     ['vscodeAccount', vscodeAccountMethod()],
+    ['azureCli', azureCliMethod({ logger })],
   ]);
   const here: MethodsHere = {
     methods,
-    available: async () => new Set(methods.keys()),
+    // The Azure CLI only where az is on PATH (looked up without starting it).
+    available: async () => new Set([...methods.keys()].filter((id) => id !== 'azureCli' || azureCliOnPath() !== undefined)),
     // A desktop window's browser runs where the extension host can serve (or forward) a loopback port;
     // in a browser tab (code-server, vscode.dev, Codespaces on the web) it usually does not.
     browserReachesLoopback: () => vscode.env.uiKind === vscode.UIKind.Desktop,
@@ -66,7 +72,8 @@ export function start(context: vscode.ExtensionContext, log: vscode.LogOutputCha
     kubectlMinor: () => kubectlClientMinor(kubectlPath()),
   });
 
-  const tree = new ClusterTreeProvider(service);
+  const azure = new AzureModel(context.globalState, methods, armSettings, logger);
+  const tree = new ClusterTreeProvider(service, azure);
   const view = vscode.window.createTreeView('aksSignIn.clusters', { treeDataProvider: tree, showCollapseAll: false });
   const statusBar = new SignInStatusBar(service, refreshBeforeMinutes);
 
@@ -97,6 +104,7 @@ export function start(context: vscode.ExtensionContext, log: vscode.LogOutputCha
   context.subscriptions.push(
     service,
     records,
+    azure,
     tree,
     view,
     statusBar,
@@ -104,6 +112,7 @@ export function start(context: vscode.ExtensionContext, log: vscode.LogOutputCha
     vscode.workspace.onDidChangeConfiguration((event) => {
       if (!affectsSettings(event)) return;
       service.settingsChanged();
+      if (event.affectsConfiguration('aksSignIn.resourceManagerEndpoint') || event.affectsConfiguration('aksSignIn.authorityHost')) azure.forget();
       watchKubeconfigs();
       scheduleReload();
     }),
@@ -129,5 +138,8 @@ export function start(context: vscode.ExtensionContext, log: vscode.LogOutputCha
     }
     return count;
   };
-  return { service, cachedAccountCount, commands: commandHandlers(service, log, here) };
+  const notYet = async () => void vscode.window.showInformationMessage('Azure discovery is not wired yet.');
+  const arm = { signInToAzure: notYet, addClusterFromAzure: notYet, getCredentials: notYet, signOutOfAzure: notYet };
+  const sessionStore = sessionStoreFile(context.globalStorageUri.fsPath);
+  return { service, cachedAccountCount, sessionStore, commands: commandHandlers(service, log, here, arm) };
 }

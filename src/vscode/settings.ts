@@ -7,6 +7,7 @@ import { expandPath, locateKubeconfigs } from '../core/kubeconfig';
 import type { SessionSettings } from '../core/session/service';
 import type { FormatSetting } from '../core/session/format';
 import { signInMethodIds, type SignInMethodId } from '../core/auth/methods';
+import type { ArmSignInSettings } from '../core/arm/azure-account';
 import { pathInRestrictedMode, trustedValue } from '../core/trust';
 
 /** Settings refused in Restricted Mode, each said once in the log. */
@@ -98,6 +99,18 @@ export function readSettings(): SessionSettings {
 export function signInMethodSetting(): SignInMethodId | 'auto' {
   const value = vscode.workspace.getConfiguration('aksSignIn').get<string>('signInMethod', 'auto');
   return (signInMethodIds as readonly string[]).includes(value) ? (value as SignInMethodId) : 'auto';
+}
+
+/** Where and how Azure discovery signs in: the cloud, and the overrides for private clouds (and the sandbox). */
+export function armSettings(): ArmSignInSettings {
+  const environment = vscode.workspace.getConfiguration('aksSignIn').get<string>('azureEnvironment', 'AzurePublicCloud');
+  const authorityHost = readSettings().authorityHost;
+  const endpoint = (ownSetting<string>('aksSignIn', 'resourceManagerEndpoint') ?? '').replace(/\/+$/, '');
+  return {
+    environment,
+    ...(authorityHost ? { authorityHost } : {}),
+    ...(endpoint.startsWith('https://') ? { resourceManagerEndpoint: endpoint } : {}),
+  };
 }
 
 export const affectsSettings = (event: vscode.ConfigurationChangeEvent): boolean =>

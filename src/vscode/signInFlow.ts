@@ -10,6 +10,7 @@ import type { SessionService, SignInOutcome } from '../core/session/service';
 
 export interface PendingSignIn {
   id: string;
+  /** The context signed in to, or "Azure". */
   contextName: string;
   method: SignInMethodId;
   /** A device code waiting to be entered. */
@@ -56,14 +57,19 @@ export interface SignInRun {
 }
 
 export function runSignIn(service: SessionService, contextName: string, method: SignInMethodId, run: SignInRun): Thenable<SignInOutcome> {
+  return runInteractive(contextName, method, run, (ui, signal) => service.signIn(contextName, ui, { method, signal }));
+}
+
+/** Runs one interactive sign-in (`what`: a context name, or "Azure") with the notification, status bar and modal. */
+export function runInteractive<T>(what: string, method: SignInMethodId, run: SignInRun, flow: (ui: SignInUi, signal: AbortSignal) => Promise<T>): Thenable<T> {
   return vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Notification, title: `AKS Sign-In: ${contextName}`, cancellable: true },
+    { location: vscode.ProgressLocation.Notification, title: `AKS Sign-In: ${what}`, cancellable: true },
     async (progress, cancellation) => {
       const abort = new AbortController();
       const subscription = cancellation.onCancellationRequested(() => abort.abort());
       const id = String(++flows);
       const update = (changes: Partial<PendingSignIn>) => {
-        pending.set(id, { ...(pending.get(id) ?? { id, contextName, method }), ...changes });
+        pending.set(id, { ...(pending.get(id) ?? { id, contextName: what, method }), ...changes });
         changed.fire();
       };
       update({});
@@ -72,7 +78,7 @@ export function runSignIn(service: SessionService, contextName: string, method: 
         showDeviceCode(info) {
           update({ code: info });
           progress.report({ message: `open ${info.verificationUri} and enter the code ${info.userCode}. ${commandLink('Copy Code and Open', id)}` });
-          if (run.askedByPerson) void showCodeModal(contextName, info, id);
+          if (run.askedByPerson) void showCodeModal(what, info, id);
         },
         async openBrowser(url) {
           update({ url });
@@ -84,7 +90,7 @@ export function runSignIn(service: SessionService, contextName: string, method: 
         },
       };
       try {
-        return await service.signIn(contextName, ui, { method, signal: abort.signal });
+        return await flow(ui, abort.signal);
       } finally {
         pending.delete(id);
         changed.fire();
@@ -95,9 +101,9 @@ export function runSignIn(service: SessionService, contextName: string, method: 
 }
 
 /** The code where a person who asked for it cannot miss it; closing it leaves the sign-in waiting. */
-async function showCodeModal(contextName: string, info: DeviceCodeInfo, flowId: string): Promise<void> {
+async function showCodeModal(what: string, info: DeviceCodeInfo, flowId: string): Promise<void> {
   const choice = await vscode.window.showInformationMessage(
-    `Sign in to "${contextName}" with the code ${info.userCode}`,
+    `Sign in to ${what === 'Azure' ? 'Azure' : `"${what}"`} with the code ${info.userCode}`,
     { modal: true, detail: `Open ${info.verificationUri} and enter the code ${info.userCode}. The code is also in the status bar until the sign-in ends.` },
     'Copy Code and Open',
   );

@@ -45,17 +45,19 @@ test('"Copy Code and Open" asks before opening the device-login page on 127.0.0.
   await workbench.goto(session.url);
   await workbench.locator('[id="aks-signin.aks-signin.aksSignIn.status"]', { hasText: 'AKS: not signed in' }).waitFor({ timeout: 90_000 });
 
-  await runCommand(workbench, 'AKS: Sign In');
+  await runCommand(workbench, 'AKS: Sign In…');
   await workbench.locator('.quick-input-list .monaco-list-row', { hasText: sandboxContexts.current }).first().click();
-  const notice = workbench.locator('.notification-toast', { hasText: 'enter the code' }).first();
-  await notice.waitFor({ timeout: 30_000 });
-  const userCode = /enter the code (\S+?)\./.exec(await notice.innerText())?.[1];
-  assert.ok(userCode, 'the notification shows the code');
+  await workbench.locator('.quick-input-list .monaco-list-row', { hasText: 'Device code' }).first().click();
+  // The code in the modal a person who asked for the sign-in gets, with its own Copy Code and Open.
+  const modal = workbench.locator('.monaco-dialog-box', { hasText: 'with the code' });
+  await modal.waitFor({ timeout: 30_000 });
+  const userCode = /with the code (\S+)/.exec(await modal.innerText())?.[1];
+  assert.ok(userCode, 'the modal shows the code');
 
   const opened: string[] = [];
   context.on('page', (page) => void page.waitForLoadState('domcontentloaded').then(() => opened.push(page.url()), () => undefined));
-  await notice.getByRole('button', { name: 'Copy Code and Open' }).or(notice.getByRole('link', { name: 'Copy Code and Open' })).click();
-  const dialog = workbench.locator('.monaco-dialog-box');
+  await modal.getByRole('button', { name: 'Copy Code and Open' }).click();
+  const dialog = workbench.locator('.monaco-dialog-box', { hasText: 'open the external website' });
   await dialog.waitFor();
   assert.match(await dialog.innerText(), /Do you want code-server to open the external website\?/);
   assert.match(await dialog.innerText(), new RegExp(deviceLoginUrl.replace(/[.:/]/g, '\\$&')));

@@ -105,11 +105,21 @@ test('npm start serves a VS Code where a person signs in and kubectl then lists 
   await workbench.locator('.activitybar [aria-label="AKS Sign-In"]').first().waitFor();
   await workbench.screenshot({ path: join(screenshots, '1-ready.png') });
 
-  await runCommand(workbench, 'AKS: Sign In');
+  await runCommand(workbench, 'AKS: Sign In…');
   const contextRow = workbench.locator('.quick-input-list .monaco-list-row', { hasText: '(current)' });
   await contextRow.waitFor();
   assert.match(await contextRow.innerText(), new RegExp(`^${sandboxContexts.current}\\b`));
   await contextRow.click();
+  // In a browser tab the device code comes first: no browser can reach the extension host's loopback here.
+  const methodRow = workbench.locator('.quick-input-list .monaco-list-row', { hasText: 'Device code' }).first();
+  await methodRow.waitFor();
+  assert.match(await methodRow.innerText(), /recommended/);
+  await methodRow.click();
+  // The person asked for it, so the code is in a modal too; closing it leaves the sign-in waiting.
+  const modal = workbench.locator('.monaco-dialog-box', { hasText: 'with the code' });
+  await modal.waitFor({ timeout: 30_000 });
+  await workbench.keyboard.press('Escape');
+  await modal.waitFor({ state: 'hidden' });
 
   const notice = workbench.locator('.notification-toast', { hasText: 'enter the code' }).first();
   await notice.waitFor({ timeout: 30_000 });

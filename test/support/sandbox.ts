@@ -4,6 +4,7 @@
 import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startApiServer, type ApiServer } from './apiserver';
+import { demoWorld, startArmServer, type ArmServer } from './arm';
 import { demo, startIdentityPlatform, type IdentityPlatform } from './identity-platform';
 import { AKS_MANAGED_CLIENT_ID, AKS_MANAGED_SERVER_ID } from './kubeconfig-fixtures';
 import { kubectlBinaries, type KubectlVersion } from './kubectl';
@@ -39,6 +40,8 @@ export interface Sandbox {
   ca: TestCa;
   identityPlatform: IdentityPlatform;
   apiServer: ApiServer;
+  /** Azure Resource Manager with Contoso's and Fabrikam's subscriptions and AKS clusters, all served by `apiServer`. */
+  arm: ArmServer;
   workspaceFolder: string;
   kubeconfigPath: string;
   /** The kubeconfig as it was written, before anyone signed in. */
@@ -148,6 +151,20 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     await identityPlatform.close();
     throw error;
   }
+  const caData = Buffer.from(ca.caPem).toString('base64');
+  let arm: ArmServer;
+  try {
+    arm = await startArmServer({
+      tls: ca.serverCertificate,
+      trustedKeys: () => new Map(identityPlatform.signingKeys.map((key) => [key.kid, key.publicKey])),
+      loginHost: identityPlatform.url,
+      // Every cluster's kubeconfig points at the sandbox's API server, so a cluster added from Azure works with kubectl.
+      world: demoWorld({ server: apiServer.url, caData }),
+    });
+  } catch (error) {
+    await Promise.allSettled([apiServer.close(), identityPlatform.close()]);
+    throw error;
+  }
 
   const workspaceFolder = join(dir, 'workspace');
   const kubeconfigPath = join(workspaceFolder, '.kube', 'config');
@@ -171,6 +188,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     ca,
     identityPlatform,
     apiServer,
+    arm,
     workspaceFolder,
     kubeconfigPath,
     skeleton,
@@ -180,9 +198,9 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       KUBECONFIG: kubeconfigPath,
       PATH: `${binDir}:${process.env.PATH ?? '/usr/bin:/bin'}`,
     },
-    userSettings: { 'aksSignIn.authorityHost': identityPlatform.url },
+    userSettings: { 'aksSignIn.authorityHost': identityPlatform.url, 'aksSignIn.resourceManagerEndpoint': arm.url },
     async close() {
-      await Promise.allSettled([apiServer.close(), identityPlatform.close()]);
+      await Promise.allSettled([arm.close(), apiServer.close(), identityPlatform.close()]);
     },
   };
 }

@@ -29,6 +29,12 @@ const defaultCodeLifetimeSeconds = 900;
 /** How long a browser sign-in may take before it is given up (the page left open, the tab closed). */
 const browserSignInTimeoutMs = 5 * 60_000;
 
+export interface SilentOptions {
+  forceRefresh?: boolean;
+  /** A claims challenge from a resource (Conditional Access, continuous access evaluation), answered with a new token. */
+  claims?: string;
+}
+
 export interface BrowserSignInOptions {
   /** Pre-fills the account on the sign-in page. */
   loginHint?: string;
@@ -222,6 +228,7 @@ export class AuthEngine implements Disposable {
    */
   private adopt(slot: ClientSlot, flowClient: MsalClient, result: AuthenticationResult): Promise<TokenResult> {
     return slot.shared.sequencer.run(async () => {
+      slot.shared.secret.markStale();
       const { text } = await slot.shared.secret.current();
       await slot.shared.secret.write(mergeSerializedCaches(text, flowClient.pca.getTokenCache().serialize()));
       return this.tokenResult(slot, result);
@@ -229,15 +236,25 @@ export class AuthEngine implements Disposable {
   }
 
   /** A valid token for a signed-in account, refreshed when MSAL thinks it is (nearly) expired or when forced. */
-  async acquireSilent(target: AuthTarget, homeAccountId: string, options: { forceRefresh?: boolean } = {}): Promise<TokenResult> {
+  async acquireSilent(target: AuthTarget, homeAccountId: string, options: SilentOptions = {}): Promise<TokenResult> {
     const slot = this.slotFor(target);
     return slot.shared.sequencer.run(async () => {
       const client = await this.freshClient(slot);
       client.network.takeFailures();
-      const account = await this.findAccount(client, homeAccountId);
-      if (!account) throw toAuthError({ errorCode: 'no_account_found' }, this.context(slot, 'refresh', { failures: [] }));
+      const found = await this.findAccount(client, homeAccountId);
+      if (!found) throw toAuthError({ errorCode: 'no_account_found' }, this.context(slot, 'refresh', { failures: [] }));
+      // MSAL looks the cache up by the account's tenant before the authority's, so a token for another
+      // tenant of the same person (a guest tenant, a subscription's tenant in Azure) needs the account as
+      // seen from that tenant, or MSAL answers with the home tenant's token.
+      const tenant = target.tenantId?.trim();
+      const account = tenant && isGuid(tenant) && tenant.toLowerCase() !== found.tenantId.toLowerCase() ? { ...found, tenantId: tenant } : found;
       try {
-        const result = await client.pca.acquireTokenSilent({ account, scopes: scopesFor(target), forceRefresh: options.forceRefresh === true });
+        const result = await client.pca.acquireTokenSilent({
+          account,
+          scopes: scopesFor(target),
+          forceRefresh: options.forceRefresh === true || options.claims !== undefined,
+          ...(options.claims !== undefined ? { claims: options.claims } : {}),
+        });
         const token = this.tokenResult(slot, result);
         this.logger.debug(`Token for ${token.account.username} at ${slot.authority} is valid until ${token.expiresOn.toISOString()}.`);
         return token;
@@ -293,6 +310,9 @@ export class AuthEngine implements Disposable {
    * window wrote it): MSAL merges a deserialized cache into its memory, so removals would otherwise be undone.
    */
   private async freshClient(slot: ClientSlot): Promise<MsalClient> {
+    // Read the secret again every time: another window may have changed it, and not every host tells this
+    // one (code-server's tabs share SecretStorage without a change event). One read per operation is cheap.
+    slot.shared.secret.markStale();
     const { generation } = await slot.shared.secret.current();
     const plugin = slot.client.plugin;
     if (plugin && plugin.hasLoaded() && plugin.loadedGeneration() !== generation) {

@@ -33,8 +33,11 @@ export interface SignInMethod {
   readonly store: 'msal' | 'azureCli' | 'vscode';
   /** A token for the identity, involving the person as far as the method needs. */
   acquire(target: AuthTarget, ui: SignInUi, signal?: AbortSignal): Promise<TokenResult>;
-  /** A token without the person; `forceRefresh` asks for a new one rather than a cached one. */
-  acquireSilent(target: AuthTarget, homeAccountId: string, options?: { forceRefresh?: boolean }): Promise<TokenResult>;
+  /**
+   * A token without the person; `forceRefresh` asks for a new one rather than a cached one, `claims` answers
+   * a resource's claims challenge where the method can (it fails with `interactionRequired` otherwise).
+   */
+  acquireSilent(target: AuthTarget, homeAccountId: string, options?: { forceRefresh?: boolean; claims?: string }): Promise<TokenResult>;
   /** Forgets what this method keeps for the account, where it is ours to forget. */
   signOut(target: AuthTarget, homeAccountId: string): Promise<void>;
 }

@@ -1,2 +1,2 @@
-export { type KeeperOptions, type KeeperState, type RefreshOutcome, RefreshFailure, TokenKeeper } from './keeper';
+export { type KeeperOptions, type KeeperState, type PlannedRefresh, type RefreshOutcome, RefreshFailure, TokenKeeper } from './keeper';
 export { type Backoff, backoffDelayMs, defaultBackoff, freeSlot, idFraction } from './schedule';

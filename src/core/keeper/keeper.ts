@@ -18,6 +18,11 @@ export type KeeperState =
  */
 export type RefreshOutcome = { expiresOn: Date } | { deferredUntil: Date; reason: string };
 
+/** What a refresh was started for: the expiry the keeper planned it on. */
+export interface PlannedRefresh {
+  expiresOn: Date;
+}
+
 export class RefreshFailure extends Error {
   constructor(
     message: string,
@@ -34,7 +39,7 @@ export interface KeeperOptions {
   /** Read at every scheduling decision, so a changed setting takes effect without re-tracking. */
   refreshBeforeMs: () => number;
   /** Refreshes the token and writes the kubeconfig. Throws RefreshFailure; anything else counts as transient. */
-  refresh: (id: string) => Promise<RefreshOutcome>;
+  refresh: (id: string, planned: PlannedRefresh) => Promise<RefreshOutcome>;
   onDidChangeState?: (id: string, state: KeeperState) => void;
   /** Default 5 s doubling to 5 min, each wait shortened at random by up to half. */
   backoff?: Backoff;
@@ -236,12 +241,13 @@ export class TokenKeeper implements Disposable {
     if (!entry || this.disposed) return Promise.resolve();
     entry.timer?.dispose();
     entry.timer = undefined;
+    const planned = entry.expiresOn;
     const generation = entry.generation;
     this.setState(entry, { kind: 'refreshing', expiresOn: entry.expiresOn });
     this.options.logger.debug(`Refreshing ${id} (token valid until ${entry.expiresOn.toISOString()}).`);
     // Deferred by a microtask so the refresh is registered as running before `refresh` is even called.
     const run = Promise.resolve()
-      .then(() => this.options.refresh(id))
+      .then(() => this.options.refresh(id, { expiresOn: planned }))
       .then(
         (outcome): Settlement => ({ outcome }),
         (error: unknown): Settlement => ({ error }),

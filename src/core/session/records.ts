@@ -61,6 +61,11 @@ export interface RecordStoreOptions {
 export const identityKey = (file: string, userName: string): string => `${file}\u0000${userName}`;
 
 const STORE_NAME = 'sessions.json';
+
+/** The store file in `dir`: what other windows (and tests) read. */
+export function sessionStoreFile(dir: string): string {
+  return join(dir, STORE_NAME);
+}
 const LOCK_POLL_MS = 10;
 /** Changes take milliseconds; a lock older than this was left by a process that died holding it. */
 const STALE_LOCK_MS = 5_000;
@@ -97,7 +102,7 @@ export class SessionRecordStore implements Disposable {
   private ready: Promise<void> | undefined;
 
   constructor(private readonly options: RecordStoreOptions) {
-    this.path = join(options.dir, STORE_NAME);
+    this.path = sessionStoreFile(options.dir);
     this.lockPath = `${this.path}.lock`;
   }
 

@@ -13,7 +13,7 @@ import type { SignInMethod, SignInMethodId, SignInMethods, SignInUi } from '../a
 import { AuthError } from '../auth/errors';
 import type { CredentialFormat, Credentials, KubeconfigView, KubeContext } from '../kubeconfig';
 import { AKS_MANAGED_CLIENT_ID, KubeconfigError, clearCredentials, patchCredentials, readKubeconfig, tokenFingerprint, writeCredentials } from '../kubeconfig';
-import { RefreshFailure, TokenKeeper, type RefreshOutcome } from '../keeper';
+import { RefreshFailure, TokenKeeper, type PlannedRefresh, type RefreshOutcome } from '../keeper';
 import type { Clock, Disposable, Logger } from '../ports';
 import type { Remedy } from '../remedy';
 import { KeyedSequencer } from '../sequencer';
@@ -133,7 +133,7 @@ export class SessionService implements Disposable {
       clock: options.clock,
       logger: options.logger,
       refreshBeforeMs: () => options.settings().refreshBeforeMinutes * 60_000,
-      refresh: (key) => this.refreshIdentity(key),
+      refresh: (key, planned) => this.refreshIdentity(key, planned),
       onDidChangeState: () => this.fire(),
     });
     this.subscriptions.push(options.records.onDidChange(() => void this.syncRecords()));
@@ -401,7 +401,7 @@ export class SessionService implements Disposable {
     const methodId = options.method ?? 'deviceCode';
     const method = this.options.methods.get(methodId);
     if (!method) throw new Error(`The sign-in method "${methodId}" is not available here.`);
-    const choice = await this.formatFor(user);
+    const choice = this.withRefreshTokenOf(method, await this.formatFor(user));
     // Whatever would stop the write is said now, not after the person has typed the code.
     await this.checkBeforePrompt(user, choice.format);
     this.signingIn.set(key, (this.signingIn.get(key) ?? 0) + 1);
@@ -418,6 +418,24 @@ export class SessionService implements Disposable {
       else this.signingIn.delete(key);
       this.fire();
     }
+  }
+
+  /**
+   * Signs a context in with an account a method already holds (the Azure sign-in's), without a prompt.
+   * `clientId` is the client that holds the account's refresh token when it differs from the entry's
+   * (MSAL methods sign in to Azure through the Azure CLI's client, which may also ask for the cluster).
+   */
+  async signInWithAccount(contextName: string, methodId: SignInMethodId, homeAccountId: string, clientId?: string): Promise<SignInOutcome> {
+    const { user } = this.aksUserOf(contextName);
+    const method = this.options.methods.get(methodId);
+    if (!method) throw new Error(`The sign-in method "${methodId}" is not available here.`);
+    const target = clientId ? { ...this.targetFor(user), clientId } : this.targetFor(user);
+    const choice = this.withRefreshTokenOf(method, await this.formatFor(user));
+    await this.checkBeforePrompt(user, choice.format);
+    const token = await method.acquireSilent(target, homeAccountId);
+    await this.commitSignIn(user, target, token, choice, methodId);
+    this.options.logger.info(`Signed in to "${contextName}" as ${token.account.username} with the Azure sign-in's account (${method.label}).`);
+    return { account: token.account.username, method: methodId, format: choice.format, formatReason: choice.reason, expiresOn: token.expiresOn, alsoSignedIn: [] };
   }
 
   /** What a credential write of this entry would refuse, found before anyone is asked to sign in. */
@@ -466,7 +484,7 @@ export class SessionService implements Disposable {
       done.add(key);
       try {
         const siblingToken = await method.acquireSilent(sibling, token.account.homeAccountId);
-        const choice = await this.formatFor(user);
+        const choice = this.withRefreshTokenOf(method, await this.formatFor(user));
         await this.commitSignIn(user, sibling, siblingToken, choice, method.id);
         names.push(entry.context.name);
       } catch (error) {
@@ -474,6 +492,12 @@ export class SessionService implements Disposable {
       }
     }
     return names;
+  }
+
+  /** The legacy form carries a refresh token; a method that keeps none here (az, VS Code's account) cannot fill it. */
+  private withRefreshTokenOf(method: SignInMethod, choice: FormatChoice): FormatChoice {
+    if (choice.format !== 'legacy' || method.store === 'msal') return choice;
+    return { format: 'token', reason: `${choice.reason}, but the ${method.label} sign-in keeps its refresh token to itself, which the legacy form needs` };
   }
 
   private async formatFor(user: AksUser, pinned?: CredentialFormat): Promise<FormatChoice> {
@@ -535,6 +559,12 @@ export class SessionService implements Disposable {
     }
   }
 
+  /** The token request of a session: the entry's identity, through the client id the session signed in with. */
+  private targetOf(user: AksUser, record: SessionRecord): AuthTarget {
+    const target = this.targetFor(user);
+    return record.clientId ? { ...target, clientId: record.clientId } : target;
+  }
+
   /** The user a record stands for, from the current view or, while the file cannot be read, the last one. */
   private userFor(record: SessionRecord): AksUser | undefined {
     const view = this.status.kind === 'loaded' ? this.status.view : this.lastView;
@@ -543,9 +573,8 @@ export class SessionService implements Disposable {
   }
 
   /** The keeper's refresh of one identity: at most one window does it; the others adopt its result. */
-  private refreshIdentity(key: string): Promise<RefreshOutcome> {
+  private refreshIdentity(key: string, planned: PlannedRefresh): Promise<RefreshOutcome> {
     return this.queues.run(key, async () => {
-      const seen = this.tracked.get(key);
       const lease = await this.options.records.tryLease(key, this.instance, this.leaseMs).catch((error: unknown) => {
         throw new RefreshFailure(`Could not reach the shared sessions: ${messageOf(error)}`, { kind: 'wait' });
       });
@@ -559,8 +588,10 @@ export class SessionService implements Disposable {
           this.stopKeeping(key);
           return { deferredUntil: new Date(this.options.clock.now() + 3600_000), reason: 'it was signed out' };
         }
-        // Another window refreshed (or signed in anew) since this one planned: take its token.
-        if (seen && (record.sessionId !== seen.sessionId || record.tokenFingerprint !== seen.fingerprint) && record.expiresOn > this.options.clock.now()) {
+        // Another window refreshed (or signed in anew) since this one planned on the old expiry: take its
+        // token. Compared with the plan, not with what this window last saw, which its store watcher may
+        // have updated while this refresh waited in the queue.
+        if (record.expiresOn > planned.expiresOn.getTime() + 1_000 && record.expiresOn > this.options.clock.now()) {
           this.tracked.set(key, { sessionId: record.sessionId, fingerprint: record.tokenFingerprint, expiresOn: record.expiresOn });
           this.options.logger.info(`"${record.userName}" was refreshed by another window; using its token.`);
           return { expiresOn: new Date(record.expiresOn) };
@@ -569,7 +600,7 @@ export class SessionService implements Disposable {
         if (!user) throw new RefreshFailure(`"${record.userName}" is not in ${record.file} right now; trying again.`, { kind: 'wait' });
         let token: TokenResult;
         try {
-          token = await this.method(record.method).acquireSilent(this.targetFor(user), record.homeAccountId, { forceRefresh: true });
+          token = await this.method(record.method).acquireSilent(this.targetOf(user, record), record.homeAccountId, { forceRefresh: true });
         } catch (error) {
           if (error instanceof AuthError) throw new RefreshFailure(error.message, error.remedy);
           throw error instanceof RefreshFailure ? error : new RefreshFailure(messageOf(error), { kind: 'wait' });
@@ -578,7 +609,7 @@ export class SessionService implements Disposable {
         if (!now || now.sessionId !== record.sessionId) {
           return now ? { expiresOn: new Date(now.expiresOn) } : { deferredUntil: new Date(this.options.clock.now() + 3600_000), reason: 'it was signed out' };
         }
-        const choice = await this.formatFor(user, record.formatPinned ? record.format : undefined);
+        const choice = this.withRefreshTokenOf(this.method(record.method), await this.formatFor(user, record.formatPinned ? record.format : undefined));
         if (choice.format !== record.format) this.options.logger.info(`Writing "${record.userName}" in the ${choice.format} form from now on, because ${choice.reason}.`);
         try {
           await this.writeToken(record.file, record.userName, token, choice.format);
@@ -617,7 +648,7 @@ export class SessionService implements Disposable {
         const user = this.userFor(record);
         if (!user) return;
         try {
-          const token = await this.method(record.method).acquireSilent(this.targetFor(user), record.homeAccountId);
+          const token = await this.method(record.method).acquireSilent(this.targetOf(user, record), record.homeAccountId);
           await this.writeToken(record.file, record.userName, token, record.format);
           const updated = await this.options.records.update(key, (current) =>
             current?.sessionId === sessionId ? { ...current, expiresOn: token.expiresOn.getTime(), tokenFingerprint: tokenFingerprint(token.accessToken) } : current,
@@ -667,7 +698,7 @@ export class SessionService implements Disposable {
     await this.exclusively(key, async () => {
       const record = await this.options.records.get(key);
       if (!record) throw new Error(`"${contextName}" is not signed in. Sign in first.`);
-      const token = await this.method(record.method).acquireSilent(this.targetFor(user), record.homeAccountId);
+      const token = await this.method(record.method).acquireSilent(this.targetOf(user, record), record.homeAccountId);
       await this.writeToken(record.file, record.userName, token, format);
       const updated = await this.options.records.update(key, (current) =>
         current?.sessionId === record.sessionId

@@ -40,6 +40,11 @@ export const harness = {
   /** Runs the steps in order on that tab; each `text` step contributes the text it read, in order. */
   steps: async (pageId: string, steps: Step[], stepTimeoutMs?: number): Promise<string[]> =>
     (await call('steps', { pageId, steps, stepTimeoutMs })).results.filter((result): result is string => result !== null),
+  /**
+   * Opens another VS Code window: a workbench tab on the same code-server with the extension under
+   * development (and no test suite), on `folder` or the test's own folder. Close it with closePage.
+   */
+  openWindow: async (folder?: string): Promise<string> => (await call('openWindow', folder === undefined ? {} : { folder })).pageId,
   closePage: async (pageId: string): Promise<void> => {
     await call('closePage', { pageId });
   },

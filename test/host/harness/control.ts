@@ -38,6 +38,8 @@ export interface ControlTarget {
   context(): BrowserContext | undefined;
   screenshotsDir: string;
   log(line: string): void;
+  /** The workbench URL of another window with the extension under development and no tests, on `folder`. */
+  windowUrl?(folder?: string): string;
 }
 
 export interface ControlEndpoint {
@@ -195,6 +197,15 @@ export async function startControlEndpoint(target: ControlTarget): Promise<Contr
         page.setDefaultTimeout(stepTimeoutMs);
       }
       return { results };
+    },
+    async openWindow(body) {
+      const context = target.context();
+      if (!context || !target.windowUrl) throw new Error('no second window can be opened here');
+      const page = await context.newPage();
+      const pageId = `page-${nextPageId++}`;
+      pages.set(pageId, page);
+      await page.goto(target.windowUrl(body.folder === undefined ? undefined : requireString(body, 'folder')));
+      return { pageId };
     },
     async closePage(body) {
       const pageId = requireString(body, 'pageId');

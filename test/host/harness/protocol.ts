@@ -25,4 +25,5 @@ export interface ControlRequests {
   closePage: { request: { pageId: string }; response: Record<string, never> };
   expectPage: { request: { urlPrefix: string }; response: { expectationId: string } };
   takePage: { request: { expectationId: string; timeoutMs?: number }; response: { pageId: string; url: string } };
+  openWindow: { request: { folder?: string }; response: { pageId: string } };
 }

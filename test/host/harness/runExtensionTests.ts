@@ -46,11 +46,12 @@ function formatLogArgs(args: unknown): string {
   return format(...(Array.isArray(args) ? args : [args]));
 }
 
-export function workbenchUrl(server: Pick<CodeServer, 'url' | 'port'>, options: ExtensionTestOptions): string {
+/** The workbench with the extension under development; `withTests: false` is another window that runs no suite. */
+export function workbenchUrl(server: Pick<CodeServer, 'url' | 'port'>, options: ExtensionTestOptions, { withTests = true } = {}): string {
   const remote = (path: string) => `vscode-remote://127.0.0.1:${server.port}${path}`;
   const payload = [
     ['extensionDevelopmentPath', remote(options.extensionDevelopmentPath)],
-    ['extensionTestsPath', remote(options.extensionTestsPath.replace(/\.js$/, ''))],
+    ...(withTests ? [['extensionTestsPath', remote(options.extensionTestsPath.replace(/\.js$/, ''))]] : []),
   ];
   const query = new URLSearchParams({ folder: options.workspaceFolder, payload: JSON.stringify(payload) });
   return `${server.url}?${query}`;
@@ -75,7 +76,16 @@ export async function runExtensionTests(options: ExtensionTestOptions): Promise<
   const started = Date.now();
   const phase = (what: string) => log(`[harness] ${what} after ${Date.now() - started} ms`);
   try {
-    control = await startControlEndpoint({ workbench: () => workbench, context: () => context, screenshotsDir, log });
+    control = await startControlEndpoint({
+      workbench: () => workbench,
+      context: () => context,
+      screenshotsDir,
+      log,
+      windowUrl: (folder) => {
+        if (!server) throw new Error('code-server is not up yet');
+        return workbenchUrl(server, { ...options, workspaceFolder: folder ?? options.workspaceFolder }, { withTests: false });
+      },
+    });
     server = await startCodeServer({
       workspaceFolder: options.workspaceFolder,
       userSettings: options.userSettings,

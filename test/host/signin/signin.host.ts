@@ -72,12 +72,23 @@ describe('signing in to AKS in a real VS Code', function () {
     await harness.steps(workbenchPageId, [
       { press: 'F1' },
       { waitFor: '.quick-input-widget input' },
-      { type: 'AKS: Sign In' },
+      { type: 'AKS: Sign In…' },
       { waitFor: '.quick-input-widget >> text=AKS: Sign In…' },
       { press: 'Enter' },
       // The context pick: both contexts need a sign-in; the first is the current one.
       { waitFor: `.quick-input-widget >> text=${settings.legacyContext}` },
       { press: 'Enter' },
+      // The method pick: in a browser tab the device code is offered first.
+      { waitFor: '.quick-input-widget >> text=/recommended/' },
+      { waitFor: '.quick-input-widget >> text=Device code' },
+      { press: 'Enter' },
+      // The person asked for the sign-in, so the code is in a modal, and stays in the status bar.
+      { waitFor: '.monaco-dialog-box >> text=/with the code/' },
+      { waitFor: '.statusbar >> text=/AKS: enter code/' },
+    ]);
+    await harness.screenshot('02-device-code-modal');
+    await harness.steps(workbenchPageId, [
+      { press: 'Escape' },
       { waitFor: '.notifications-toasts >> text=/enter the code/' },
       { waitFor: '.notifications-toasts a >> text=Copy Code and Open' },
     ]);
