@@ -83,7 +83,16 @@ function insertion(model: KubeconfigText, contextName: string): { edit: Edit; se
     return { edit: { start: open + 1, end: open + 1, text: `${JSON.stringify(KEY)}: ${quoteYaml(contextName)}, ` } };
   }
   // A block mapping the scan could not vouch for (a second document, a `...` marker): the new line goes
+  // before a key that starts a line (kind, preferences or users first, as kubectl orders them), else
   // right after the mapping's own content, inside the first document.
+  const lineKeys = root.items
+    .map((pair) => ({ name: keyName(pair.key), at: (pair.key as { range?: [number, number, number] | null } | null)?.range?.[0] }))
+    .filter((key): key is { name: string | undefined; at: number } => key.at !== undefined && (key.at === 0 || text[key.at - 1] === '\n' || (key.at === 1 && text[0] === '\ufeff')));
+  const before = lineKeys.find((key) => key.name === 'kind' || key.name === 'preferences' || key.name === 'users') ?? lineKeys[0];
+  if (before !== undefined) {
+    const eol = eolOfLine(text, before.at);
+    return { edit: { start: before.at, end: before.at, text: `${KEY}: ${yamlName(contextName, false)}${eol}` } };
+  }
   const end = root.range[1];
   const at = text[end - 1] === '\n' ? end : nextLineStart(text, end);
   const eol = eolOfLine(text, Math.max(0, end - 1));

@@ -11,6 +11,8 @@ export const PARSE_OPTIONS: ParseOptions & DocumentOptions & SchemaOptions = {
   uniqueKeys: false,
   prettyErrors: false,
   keepSourceTokens: true,
+  // yaml would print its warnings (a collection used as a key, say) to the extension host's console.
+  logLevel: 'error',
 };
 
 const TO_JS: ToJSOptions = { maxAliasCount: 1000 };

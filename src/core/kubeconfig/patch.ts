@@ -97,10 +97,13 @@ interface PairSpan {
  */
 function pairSpans(text: string, located: LocatedUser, map: YAMLMap, end: number): PairSpan[] | undefined {
   const token = map.srcToken;
-  if (token === undefined || token.type !== 'block-map' || token.items.length !== map.items.length) return undefined;
+  if (token === undefined || token.type !== 'block-map') return undefined;
+  // Comments after the last pair come as an item of their own, with no key, separator or value.
+  const items = token.items.filter((item) => item.key != null || item.sep !== undefined || item.value != null || item.start.some((t) => t.type === 'explicit-key-ind'));
+  if (items.length !== map.items.length) return undefined;
   const starts: number[] = [];
-  for (let i = 0; i < token.items.length; i++) {
-    const item = token.items[i]!;
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i]!;
     let offset = item.start.find((t) => t.type !== 'space' && t.type !== 'comment' && t.type !== 'newline')?.offset;
     offset ??= item.key?.offset;
     offset ??= item.sep?.find((t) => t.type === 'map-value-ind')?.offset;
@@ -126,10 +129,20 @@ function pairSpans(text: string, located: LocatedUser, map: YAMLMap, end: number
 }
 
 /** Where a node's content ends, as the start of the line after it, in the whole text. */
-function lineAfter(text: string, located: LocatedUser, node: { range?: [number, number, number] | null }): number | undefined {
+function lineAfter(text: string, located: LocatedUser, node: { range?: [number, number, number] | null }, from: number): number | undefined {
   if (node.range == null) return undefined;
   const valueEnd = located.base + node.range[1];
-  return text[valueEnd - 1] === '\n' ? valueEnd : nextLineStart(text, valueEnd);
+  // yaml's end of a collection may take in the comments after it and even the next line's indentation.
+  const start = lineStart(text, valueEnd);
+  let end = text.slice(start, valueEnd).trim() === '' ? start : nextLineStart(text, valueEnd);
+  // Blank and comment lines at the end belong between entries, not to this one: the same lines stay
+  // outside whether the entry is ours or the original, which is what lets sign-out restore the bytes.
+  while (end > from) {
+    const previous = lineStart(text, end - 1);
+    if (previous < from || !looseLine(text, previous, Infinity)) break;
+    end = previous;
+  }
+  return end;
 }
 
 interface BlockBody {
@@ -149,7 +162,7 @@ function blockBody(text: string, located: LocatedUser): BlockBody | undefined {
   if (key.range == null || bodyNode.range == null) return undefined;
   const keyOffset = located.base + key.range[0];
   const start = nextLineStart(text, keyOffset);
-  const end = lineAfter(text, located, bodyNode);
+  const end = lineAfter(text, located, bodyNode, start);
   if (end === undefined || start > located.base + bodyNode.range[0]) return undefined;
   const pairs = pairSpans(text, located, bodyNode, end);
   if (pairs === undefined || pairs.length === 0) return undefined;
@@ -187,11 +200,11 @@ function textWithoutTokenFields(text: string, located: LocatedUser, block: Block
   for (const pair of block.pairs) {
     if (pair.key === 'token') drop.push([pair.start, pair.end]);
     if (pair.key !== 'auth-provider' || !isMap(pair.valueNode) || pair.valueNode.flow) continue;
-    const providerEnd = lineAfter(text, located, pair.valueNode);
+    const providerEnd = lineAfter(text, located, pair.valueNode, pair.start);
     const provider = providerEnd === undefined ? undefined : pairSpans(text, located, pair.valueNode, Math.min(providerEnd, pair.end));
     const config = provider?.find((inner) => inner.key === 'config');
     if (config === undefined || !isMap(config.valueNode) || config.valueNode.flow) continue;
-    const configEnd = lineAfter(text, located, config.valueNode);
+    const configEnd = lineAfter(text, located, config.valueNode, config.start);
     const inner = configEnd === undefined ? undefined : pairSpans(text, located, config.valueNode, Math.min(configEnd, config.end));
     for (const field of inner ?? []) if ((LEGACY_TOKEN_KEYS as readonly string[]).includes(field.key ?? '')) drop.push([field.start, field.end]);
   }

@@ -135,9 +135,15 @@ function scanFlow(text: string, at: number, end: number, state: FlowState): numb
       state.tokenStart = true;
     } else if ((c === '"' || c === "'") && state.tokenStart) {
       state.quote = c;
-    } else if ((c === '&' || c === '*' || c === '!' || c === '|' || c === '>' || c === '@' || c === '`' || c === '%') && state.tokenStart) {
-      // Anchors, aliases and tags in flow collections are legal, but the scan does not follow them.
-      unsure('a flow collection with anchors, aliases, tags or reserved characters');
+    } else if ((c === '&' || c === '*' || c === '!') && state.tokenStart) {
+      // Properties and aliases in a flow collection: one token each, up to a space or a flow indicator.
+      let j = i + 1;
+      while (j < end && !' \t,[]{}'.includes(text[j] as string)) j++;
+      i = j;
+      state.tokenStart = c !== '*';
+      continue;
+    } else if ((c === '|' || c === '>' || c === '@' || c === '`' || c === '%') && state.tokenStart) {
+      unsure('a flow collection with reserved characters');
     } else {
       state.tokenStart = false;
     }
@@ -164,6 +170,21 @@ interface LineFacts {
   scalar?: string;
   /** Whether anything but a comment follows the first key's `:` on the line. */
   inlineValue: boolean;
+  /** An anchor or tag, an alias, or an explicit key was on the line. */
+  properties?: boolean;
+  alias?: boolean;
+  explicit?: boolean;
+}
+
+/** The end of an anchor, alias or tag token starting at `at`: the next space, or the end of the line. */
+function propertyEnd(text: string, at: number, end: number): number {
+  let i = at + 1;
+  while (i < end) {
+    const c = text.charCodeAt(i);
+    if (c === SPACE || c === TAB || c === 13) break;
+    i++;
+  }
+  return i;
 }
 
 /** Checks what follows a closed scalar or collection on a line: only a comment or the end may. */
@@ -201,9 +222,31 @@ function lexBlockLine(text: string, lineStart: number, first: number, end: numbe
       continue;
     }
     if (sawDash && facts.afterDashColumn === undefined) facts.afterDashColumn = column;
-    if ((c === '?' || c === ':') && isSepOrEnd(text, i + 1, end)) unsure('an explicit (complex) mapping key');
-    if (c === '&' || c === '!') unsure('an anchor or a tag');
-    if (c === '*') unsure('an alias');
+    if ((c === '?' || c === ':') && isSepOrEnd(text, i + 1, end)) {
+      // An explicit key (`? key`) or its value (`: value`): an entry of a mapping at this column. The
+      // key it names is not read off the line, so a name given this way makes the item be parsed.
+      if (keys > 0 || column === 0) unsure('an explicit (complex) mapping key');
+      facts.explicit = true;
+      parent = column;
+      i++;
+      continue;
+    }
+    if (c === '&' || c === '!') {
+      // An anchor or a tag: properties of the node that follows, here or on the next lines.
+      i = propertyEnd(text, i, end);
+      if (i < end && !isSepOrEnd(text, i, end)) unsure('an anchor or tag the scan cannot read');
+      facts.properties = true;
+      continue;
+    }
+    if (c === '*') {
+      // An alias is a whole node.
+      const after = skipSpaces(text, propertyEnd(text, i, end), end);
+      if (text[after] === ':' && isSepOrEnd(text, after + 1, end)) unsure('an alias as a key');
+      if (keys > 0) facts.inlineValue = true;
+      facts.alias = true;
+      expectLineEnd(text, after, end, 'an alias');
+      return { kind: 'block' };
+    }
     if (c === '@' || c === '`' || c === '%' || c === ',' || c === ']' || c === '}') unsure('a character no plain scalar may start with');
     if (c === '|' || c === '>') {
       if (parent < 0) unsure('a block scalar on a line of its own');
