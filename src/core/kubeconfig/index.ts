@@ -23,5 +23,6 @@ export {
   type WriteReport,
 } from './write';
 export { inspectLock, removeStaleLock } from './lock';
+export { checkCredentialWrite } from './preflight';
 export type { Verification, VerificationMode } from './verify';
 export { recogniseKubectlError } from './kubectl-errors';
