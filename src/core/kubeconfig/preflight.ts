@@ -12,9 +12,6 @@ import { applyEdits, checkLineBreaks } from './text';
 import { verifyUserPlan } from './verify';
 import { checkWritable, lockOptions, readText, resolveTarget, type WriteOptions } from './write';
 
-/** Up to this size the pre-flight also parses the whole file, so malformed YAML anywhere is reported. */
-const FULL_PARSE_BELOW_BYTES = 2 * 1024 * 1024;
-
 /** A token with the shape and length of an Entra ID access token, and nothing in it. */
 function placeholder(format: CredentialFormat): Credentials {
   const part = (length: number) => 'A'.repeat(length);
@@ -29,7 +26,7 @@ function placeholder(format: CredentialFormat): Credentials {
 
 /**
  * Throws the KubeconfigError the credential write for `userName` would throw (malformed or not a
- * kubeconfig, duplicate names, an entry that cannot be patched or whose result would not verify, a
+ * kubeconfig, duplicate names in any list, an entry that cannot be patched or whose result would not verify, a
  * read-only file or folder, a held or stale lock), without writing anything.
  */
 export async function checkCredentialWrite(file: string, userName: string, format: CredentialFormat, options: WriteOptions = {}): Promise<void> {
@@ -37,8 +34,10 @@ export async function checkCredentialWrite(file: string, userName: string, forma
   await waitForNoLock(file, lockOptions(options));
   const { text, ascii } = await readText(target, file);
   if (!ascii) checkLineBreaks(text, file);
+  // Exactly the write's checks: below 64 KB that includes a parse of the whole file, so malformed YAML
+  // anywhere is reported; above, the scan and the entry itself (a big file is not parsed whole on a
+  // write either, so refusing it here for a flaw elsewhere would refuse what the write would do).
   const model = new KubeconfigText(text, file);
-  if (text.length < FULL_PARSE_BELOW_BYTES) model.full();
   model.checkDuplicates();
   const plan = planCredentials(model, userName, placeholder(format));
   verifyUserPlan(model, plan, applyEdits(text, plan.edits), { mode: options.verification });
