@@ -2,7 +2,8 @@
 // real defect; `why` says what went wrong before it was fixed.
 export type FuzzOperation =
   | { kind: 'credentials'; user: string; format: 'token' | 'legacy'; then?: 'token' | 'legacy' }
-  | { kind: 'context'; name: string };
+  | { kind: 'context'; name: string }
+  | { kind: 'merge'; cluster: string; resolution: 'replace' | 'keepBoth' };
 
 export interface Regression {
   why: string;
@@ -48,5 +49,15 @@ export const REGRESSIONS: Regression[] = [
     seed: 1271118312,
     operation: { kind: 'context', name: 'odd: name' },
     text: 'preferences: {}\n? users:\n- name: clusterUser_rg-test_aks-0\n',
+  },
+  {
+    why: 'a merge into a file with "users:" twice appended to the first list, which kubectl ignores; now refused by name',
+    operation: { kind: 'merge', cluster: 'from-azure', resolution: 'replace' },
+    text: 'users:\nusers:\n',
+  },
+  {
+    why: 'replacing a cluster that holds an anchor another cluster merges in (<<: *base) would have left the alias pointing at nothing; now refused by name',
+    operation: { kind: 'merge', cluster: 'aks-0', resolution: 'replace' },
+    text: 'clusters:\n- cluster: &base\n    server: https://10.0.0.1:443\n  name: aks-0\n- cluster:\n    <<: *base\n',
   },
 ];

@@ -14,7 +14,8 @@ import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
-import { KubeconfigError, clearCredentials, patchClear, patchCredentials, patchCurrentContext, setCurrentContext, writeCredentials, type Credentials } from '../../src/core/kubeconfig';
+import { KubeconfigError, clearCredentials, mergeKubeconfig, patchClear, patchCredentials, patchCurrentContext, planKubeconfigMerge, setCurrentContext, writeCredentials, type Credentials } from '../../src/core/kubeconfig';
+import { azSkeleton } from '../support/kubeconfig-fixtures';
 import { kubectlOrSkip, runKubectl } from '../support/kubectl';
 import { REGRESSIONS, type FuzzOperation } from './differential-regressions';
 import { Random, generateKubeconfig } from './kubeconfig-generator';
@@ -148,6 +149,7 @@ function credentialsFor(random: Random, format: 'token' | 'legacy'): Credentials
 }
 
 function operationFor(random: Random, generated: ReturnType<typeof generateKubeconfig>): FuzzOperation {
+  if (random.chance(0.05)) return { kind: 'merge', cluster: random.pick(['aks-0', 'aks-1', 'from-azure']), resolution: random.chance(0.5) ? 'replace' : 'keepBoth' };
   if (random.chance(0.22)) {
     const name = random.chance(0.7) ? random.pick(generated.contexts) : random.pick(['new-context', 'yes', 'with space', 'odd: name', '0123', 'ü']);
     return { kind: 'context', name };
@@ -210,6 +212,7 @@ function noteLocal(stats: Stats | undefined, local: Outcome): void {
 }
 
 interface Stats {
+  merged: number;
   localReasons: Record<string, number>;
   localWroteWhereFullRefused: Record<string, number>;
   cases: number;
@@ -227,14 +230,21 @@ interface KubectlSample {
   output: string;
   target: FuzzOperation;
   credentials?: Credentials;
+  incoming?: string;
 }
 
-/** Runs one case; returns a problem (for shrinking) or undefined. Fills stats and the kubectl sample. */
-function runCase(text: string, operation: FuzzOperation, random: Random, stats: Stats | undefined, sample?: (found: KubectlSample) => void): string | undefined {
+/**
+ * Runs one case; returns a problem (for shrinking) or undefined. Fills stats and the kubectl sample.
+ * With `crossCheck`, the full verification runs beside the local one even where the local one decided.
+ */
+function runCase(text: string, operation: Exclude<FuzzOperation, { kind: 'merge' }>, random: Random, stats: Stats | undefined, sample?: (found: KubectlSample) => void, crossCheck = true): string | undefined {
   if (operation.kind === 'context') {
     const local = attempt(() => patchCurrentContext(text, 'fuzz.yaml', operation.name, { verification: 'local' }));
-    const auto = attempt(() => patchCurrentContext(text, 'fuzz.yaml', operation.name, { verification: 'full' }));
     const parses = !('error' in read(text));
+    // What the engine does with a file this small: the full check as well (skipped where the local one
+    // decided on a readable file and this case is not a cross-check: there the two agree, as the
+    // cross-checked cases show).
+    const auto = crossCheck || local.text === undefined || !parses ? attempt(() => patchCurrentContext(text, 'fuzz.yaml', operation.name, { verification: 'full' })) : local;
     noteLocal(stats, local);
     if (local.text !== undefined && parses) {
       const problem = contextProblem(text, local.text, operation.name);
@@ -255,8 +265,8 @@ function runCase(text: string, operation: FuzzOperation, random: Random, stats: 
   }
   const first = credentialsFor(random, operation.format);
   const local = attempt(() => patchCredentials(text, 'fuzz.yaml', operation.user, first, { verification: 'local' }));
-  const auto = attempt(() => patchCredentials(text, 'fuzz.yaml', operation.user, first, { verification: 'full' }));
   const parsesBefore = !('error' in read(text));
+  const auto = crossCheck || local.text === undefined || !parsesBefore ? attempt(() => patchCredentials(text, 'fuzz.yaml', operation.user, first, { verification: 'full' })) : local;
   noteLocal(stats, local);
   if (local.text !== undefined && parsesBefore) {
     const problem = credentialProblem(text, local.text, operation.user, first);
@@ -303,15 +313,105 @@ function runCase(text: string, operation: FuzzOperation, random: Random, stats: 
   return undefined;
 }
 
+/** What Azure would hand out for `cluster`: az's layout, names that may already be in the file. */
+function incomingFor(cluster: string): string {
+  return azSkeleton({ server: `https://${cluster}.hcp.westeurope.azmk8s.io:443`, format: 'exec-kubelogin', clusterName: cluster, resourceGroup: 'rg-test' });
+}
+
+const LISTS = ['clusters', 'contexts', 'users'] as const;
+
+/** A name, or the name with a -N suffix a kept-both entry gets. */
+function sameBase(name: unknown, base: unknown): boolean {
+  return typeof name === 'string' && typeof base === 'string' && (name === base || new RegExp(`^${base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-\\d+$`).test(name));
+}
+
+/** The incoming entry, as it may appear after a merge: its name and a context's references possibly suffixed. */
+function mergedMatch(entry: Json, incoming: Json): boolean {
+  if (!sameBase(entry['name'], incoming['name'])) return false;
+  const strip = (value: Json): Json => {
+    const { name: _name, ...rest } = value;
+    void _name;
+    if (isObject(rest['context'])) {
+      const context = { ...rest['context'] };
+      for (const key of ['cluster', 'user']) if (typeof context[key] === 'string') context[key] = '(ref)';
+      rest['context'] = context;
+    }
+    return rest;
+  };
+  if (!equal(strip(entry), strip(incoming))) return false;
+  if (isObject(entry['context']) && isObject(incoming['context'])) {
+    for (const key of ['cluster', 'user']) if (!sameBase(entry['context'][key], incoming['context'][key])) return false;
+  }
+  return true;
+}
+
+/** (a) for a merge: everything that was there is there in place (or replaced by its incoming namesake), plus the incoming entries. */
+function mergeProblem(input: string, output: string, incomingText: string, resolution: 'replace' | 'keepBoth'): string | undefined {
+  const before = read(input);
+  const after = read(output);
+  const incoming = read(incomingText) as { data: Json };
+  if ('error' in after) return `the merged file does not parse: ${after.error}`;
+  if ('error' in before) return 'a file that does not parse was merged into';
+  const keys = new Set([...Object.keys(before.data), ...Object.keys(after.data)]);
+  for (const key of keys) {
+    if ((LISTS as readonly string[]).includes(key)) continue;
+    if (key === 'apiVersion' || key === 'kind' || key === 'preferences' || key === 'current-context') {
+      if (Object.keys(before.data).length === 0) continue; // an empty file gets the keys of a new one
+    }
+    if (!equal(after.data[key], before.data[key])) return `the top-level key ${key} changed`;
+  }
+  for (const list of LISTS) {
+    const was = Array.isArray(before.data[list]) ? (before.data[list] as Json[]) : [];
+    const now = Array.isArray(after.data[list]) ? (after.data[list] as Json[]) : [];
+    const theirs = (incoming.data[list] as Json[] | undefined) ?? [];
+    if (now.length < was.length) return `${list} lost entries`;
+    for (let i = 0; i < was.length; i++) {
+      if (equal(now[i], was[i])) continue;
+      const namesake = theirs.find((entry) => entry['name'] === was[i]!['name']);
+      if (resolution !== 'replace' || namesake === undefined || !equal(now[i], namesake)) return `${list}[${i}] changed without being replaced by its namesake`;
+    }
+    for (const extra of now.slice(was.length)) if (!theirs.some((entry) => mergedMatch(extra, entry))) return `${list} gained an entry that is not an incoming one`;
+    for (const entry of theirs) if (!now.some((candidate) => mergedMatch(candidate, entry))) return `the incoming ${list} entry ${String(entry['name'])} is missing`;
+  }
+  return undefined;
+}
+
+async function runMergeCase(text: string, operation: Extract<FuzzOperation, { kind: 'merge' }>, stats: Stats | undefined, sample?: (found: KubectlSample) => void): Promise<string | undefined> {
+  const file = join(dir, 'merge-config');
+  writeFileSync(file, text, { mode: 0o600 });
+  const bytes = readFileSync(file);
+  const incoming = incomingFor(operation.cluster);
+  try {
+    const plan = await planKubeconfigMerge(file, incoming);
+    const resolutions = Object.fromEntries(plan.conflicts.map((key) => [key, operation.resolution]));
+    await mergeKubeconfig(file, incoming, resolutions, { lockTimeoutMs: 100 });
+  } catch (error) {
+    if (!(error instanceof KubeconfigError)) throw error;
+    if (!readFileSync(file).equals(bytes)) return `a refused merge (${error.message}) changed the file`;
+    if (stats) stats.refusedByKind[error.kind] = (stats.refusedByKind[error.kind] ?? 0) + 1;
+    if (!('error' in read(text)) && patcherGaveUp(error)) return `a readable file was refused because the merge could not handle it: ${error.message}`;
+    return undefined;
+  }
+  const output = readFileSync(file, 'utf8');
+  const problem = mergeProblem(text, output, incoming, operation.resolution);
+  if (problem !== undefined) return `merge: ${problem}`;
+  if (stats) {
+    stats.written++;
+    stats.merged++;
+  }
+  sample?.({ input: text, output, target: operation, incoming });
+  return undefined;
+}
+
 /** Removes lines from a failing input while the failure stays, so the kept regression case is small. */
-function shrink(text: string, fails: (candidate: string) => boolean): string {
+async function shrink(text: string, fails: (candidate: string) => boolean | Promise<boolean>): Promise<string> {
   let lines = text.split(/(?<=\n)/);
   let chunk = Math.max(1, Math.floor(lines.length / 2));
   while (chunk >= 1) {
     let removed = false;
     for (let start = 0; start < lines.length; start += chunk) {
       const candidate = [...lines.slice(0, start), ...lines.slice(start + chunk)];
-      if (candidate.length < lines.length && fails(candidate.join(''))) {
+      if (candidate.length < lines.length && (await fails(candidate.join('')))) {
         lines = candidate;
         removed = true;
         start -= chunk;
@@ -380,16 +480,21 @@ class KubectlQueue {
 
 let kubectlQueue: KubectlQueue | undefined;
 
-test('differential fuzz: kept regression cases', () => {
+/** One case of any kind. */
+function anyCase(text: string, operation: FuzzOperation, random: Random, stats: Stats | undefined, sample?: (found: KubectlSample) => void, crossCheck = true): Promise<string | undefined> {
+  return operation.kind === 'merge' ? runMergeCase(text, operation, stats, sample) : Promise.resolve(runCase(text, operation, random, stats, sample, crossCheck));
+}
+
+test('differential fuzz: kept regression cases', async () => {
   for (const [index, regression] of REGRESSIONS.entries()) {
-    const problem = runCase(regression.text, regression.operation, new Random(regression.seed ?? index), undefined);
+    const problem = await anyCase(regression.text, regression.operation, new Random(regression.seed ?? index), undefined);
     assert.equal(problem, undefined, `regression ${index} (${regression.why}): ${problem}`);
   }
 });
 
 test(`differential fuzz: ${CASES} generated kubeconfigs through every writer, checked by yaml; sign-out restores the bytes`, async (t) => {
   t.diagnostic(`seed ${SEED} (FUZZ_SEED=${SEED} replays this run)`);
-  const stats: Stats = { localReasons: {}, localWroteWhereFullRefused: {}, cases: 0, written: 0, localProved: 0, localRefused: 0, refusedByKind: {}, restoredBytes: 0, throughFiles: 0, features: {} };
+  const stats: Stats = { merged: 0, localReasons: {}, localWroteWhereFullRefused: {}, cases: 0, written: 0, localProved: 0, localRefused: 0, refusedByKind: {}, restoredBytes: 0, throughFiles: 0, features: {} };
   let seen = 0;
   // About 70% of the cases are written; sample so that SAMPLED of them spread over the whole run.
   const sampleEvery = Math.max(1, Math.floor((CASES * 0.6) / SAMPLED));
@@ -404,32 +509,32 @@ test(`differential fuzz: ${CASES} generated kubeconfigs through every writer, ch
     const operation = operationFor(random, generated);
     const opSeed = random.int(2 ** 31);
     stats.cases++;
-    const problem = runCase(generated.text, operation, new Random(opSeed), stats, (found) => {
+    const problem = await anyCase(generated.text, operation, new Random(opSeed), stats, (found) => {
       // Every few written cases, spread over the run.
       if (seen++ % sampleEvery === 0 && samples.length < SAMPLED) {
         samples.push(found);
         kubectlQueue?.push(found);
       }
-    });
+    }, index % 4 === 0);
     // Let kubectl's processes report back now and then.
     if (only !== undefined) t.diagnostic(JSON.stringify({ operation, text: generated.text }));
     if (index % 5 === 0) await new Promise((resolve) => setImmediate(resolve));
     if (problem !== undefined) {
       // Shrunk while it fails the same way (the words before the first colon), not just any way.
       const sameWay = (other: string | undefined) => other !== undefined && other.split(':')[0] === problem.split(':')[0];
-      const small = shrink(generated.text, (candidate) => sameWay(runCase(candidate, operation, new Random(opSeed), undefined)));
+      const small = await shrink(generated.text, async (candidate) => sameWay(await anyCase(candidate, operation, new Random(opSeed), undefined)));
       assert.fail(
         `case ${index} (FUZZ_SEED=${SEED}): ${problem}\nkeep as a regression: ${JSON.stringify({ why: problem, seed: opSeed, operation, text: small })}\nshrunk from: ${JSON.stringify(generated.text)}`,
       );
     }
     // Some cases go through real files: the same outcome, and a refusal leaves every byte.
-    if (index % FILE_EVERY === 0) {
+    if (index % FILE_EVERY === 0 && operation.kind !== 'merge') {
       stats.throughFiles++;
       await throughFile(generated.text, operation, new Random(opSeed));
     }
   }
   const elapsed = (Date.now() - started) / 1000;
-  t.diagnostic(`${stats.cases} cases in ${elapsed.toFixed(1)} s: ${stats.written} written, refused ${JSON.stringify(stats.refusedByKind)}; local proof made ${stats.localProved}, not ${stats.localRefused}; ${stats.restoredBytes} sign-outs back to the exact bytes; ${stats.throughFiles} through real files`);
+  t.diagnostic(`${stats.cases} cases in ${elapsed.toFixed(1)} s: ${stats.written} written (${stats.merged} merges), refused ${JSON.stringify(stats.refusedByKind)}; local proof made ${stats.localProved}, not ${stats.localRefused}; ${stats.restoredBytes} sign-outs back to the exact bytes; ${stats.throughFiles} through real files`);
   t.diagnostic(`features: ${JSON.stringify(stats.features)}`);
   t.diagnostic(`where the local proof was not made: ${JSON.stringify(stats.localReasons)}`);
   t.diagnostic(`written by the local proof where the full parse refused the file for what is elsewhere in it: ${JSON.stringify(stats.localWroteWhereFullRefused)}`);
@@ -440,7 +545,7 @@ test(`differential fuzz: ${CASES} generated kubeconfigs through every writer, ch
   assert.ok(stats.restoredBytes > stats.cases * 0.2, `only ${stats.restoredBytes} sign-outs were checked byte for byte`);
 });
 
-async function throughFile(text: string, operation: FuzzOperation, random: Random): Promise<void> {
+async function throughFile(text: string, operation: Exclude<FuzzOperation, { kind: 'merge' }>, random: Random): Promise<void> {
   const file = join(dir, 'config');
   writeFileSync(file, text, { mode: 0o600 });
   const bytes = readFileSync(file);
@@ -472,8 +577,17 @@ async function kubectlView(binary: string, text: string, name: string): Promise<
   return { ok: true, config: JSON.parse(result.stdout) as Json };
 }
 
-function kubectlTargetless(config: Json, target: FuzzOperation): Json {
+function kubectlTargetless(config: Json, target: FuzzOperation, incoming?: Json): Json {
   if (target.kind === 'context') return { ...config, 'current-context': '(target)' };
+  if (target.kind === 'merge') {
+    // Leave out every entry named like an incoming one: those are what the merge may add or replace.
+    const next: Json = { ...config };
+    for (const list of LISTS) {
+      const theirs = ((incoming?.[list] as Json[] | null) ?? []).map((entry) => entry['name']);
+      next[list] = ((config[list] as Json[] | null) ?? []).filter((entry) => !theirs.some((name) => sameBase(entry['name'], name)));
+    }
+    return next;
+  }
   const users = (config['users'] as Json[] | null) ?? [];
   return { ...config, users: users.map((entry) => (entry['name'] === target.user ? { ...entry, user: '(target)' } : entry)) };
 }
@@ -492,8 +606,17 @@ async function compareWithKubectl(binary: string, sample: KubectlSample, index: 
   const where = `sample ${index}: ${JSON.stringify({ target: sample.target, input: sample.input })}`;
   try {
     assert.ok(after.ok, `kubectl read the input but not our output (${after.ok ? '' : after.error}); ${where}`);
-    assert.deepEqual(kubectlTargetless(after.config, sample.target), kubectlTargetless(before.config, sample.target), `kubectl sees a change outside the target; ${where}`);
+    const incoming = sample.incoming === undefined ? undefined : await kubectlView(binary, sample.incoming, `incoming-${index}`);
+    const theirs = incoming?.ok ? incoming.config : undefined;
+    assert.deepEqual(kubectlTargetless(after.config, sample.target, theirs), kubectlTargetless(before.config, sample.target, theirs), `kubectl sees a change outside the target; ${where}`);
     if (sample.target.kind === 'context') assert.equal(after.config['current-context'], sample.target.name, where);
+    else if (sample.target.kind === 'merge') {
+      for (const list of LISTS) {
+        for (const entry of (theirs?.[list] as Json[] | null) ?? []) {
+          assert.ok(((after.config[list] as Json[] | null) ?? []).some((candidate) => mergedMatch(candidate, entry)), `kubectl does not see the merged ${list} entry ${String(entry['name'])}; ${where}`);
+        }
+      }
+    }
     else {
       const target = sample.target;
       const entry = ((after.config['users'] as Json[] | null) ?? []).find((user) => user['name'] === target.user);

@@ -35,6 +35,18 @@ export function documentData(document: Document.Parsed): { data: unknown } | und
   }
 }
 
+/** Why a document without syntax errors still has no data: an alias to nothing, or too many aliases. */
+export function dataProblem(document: Document.Parsed): string | undefined {
+  if (document.errors.length > 0) return undefined;
+  try {
+    document.toJS(TO_JS);
+    return undefined;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    return /unresolved|not found|before/i.test(message) ? 'an alias would point at nothing' : 'it would expand too many aliases';
+  }
+}
+
 /** A node's data, or undefined when it expands too many aliases. */
 export function nodeData(node: unknown, document: Document.Parsed): { data: unknown } | undefined {
   if (node === null || node === undefined) return { data: null };

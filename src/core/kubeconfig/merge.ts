@@ -7,7 +7,7 @@
 // result is verified against the original as data before it replaces the file.
 import { isMap, isScalar, isSeq, stringify as stringifyYaml, type Document, type YAMLSeq } from 'yaml';
 import { KubeconfigError, fileSystemError, isNodeError } from './errors';
-import { deepEqual, isObject, keyName, type Json } from './document';
+import { anchorsUnder, deepEqual, isObject, keyName, mentionsAlias, type Json } from './document';
 import { KubeconfigText, LIST_NAMES, kubeconfigData, listNode, parseWhole, type ListName } from './entries';
 import { applyEdits, checkCharacters, dominantEol, lineStart, nextLineStart, type Edit } from './text';
 import { verifyDocumentPlan, type DocumentPlan } from './verify';
@@ -274,7 +274,7 @@ function endOfContent(text: string, end: number): number {
   return at;
 }
 
-function mergeEdits(text: string, document: Document.Parsed, decided: Decided): Edit[] {
+function mergeEdits(text: string, file: string, document: Document.Parsed, decided: Decided): Edit[] {
   const root = document.contents;
   if (root === null || root === undefined) {
     // An empty file (or comments only): the lists go after what is there.
@@ -290,7 +290,7 @@ function mergeEdits(text: string, document: Document.Parsed, decided: Decided): 
     const pair = root.items.find((item) => keyName(item.key) === list);
     const appended = decided.append[list];
     if (node !== undefined) {
-      for (const [index, entry] of decided.replace[list]) edits.push(replaceItem(text, node, index, entry, style));
+      for (const [index, entry] of decided.replace[list]) edits.push(replaceItem(text, file, list, node, index, entry, style));
     }
     if (appended.length === 0) continue;
     if (pair === undefined) {
@@ -330,9 +330,18 @@ function mergeEdits(text: string, document: Document.Parsed, decided: Decided): 
   return edits;
 }
 
-function replaceItem(text: string, node: YAMLSeq, index: number, entry: Json, style: Style): Edit {
+function replaceItem(text: string, file: string, list: ListName, node: YAMLSeq, index: number, entry: Json, style: Style): Edit {
   const item = node.items[index] as { range?: [number, number, number] } | undefined;
   if (item?.range == null) throw new Error('an entry without a place');
+  for (const anchor of anchorsUnder(item)) {
+    if (mentionsAlias(text, anchor.name)) {
+      throw new KubeconfigError(
+        'unverifiable',
+        file,
+        `AKS Sign-In did not change ${file}: the ${KIND[list]} "${String(entry['name'])}" defines an anchor (&${anchor.name}) that is used elsewhere (*${anchor.name}), so replacing it would leave that alias pointing at nothing. Keep both instead, or replace *${anchor.name} with the value it stands for; the file was left untouched.`,
+      );
+    }
+  }
   if (node.flow) return { start: item.range[0], end: item.range[1], text: JSON.stringify(entry) };
   const start = lineStart(text, item.range[0]);
   const dash = text.lastIndexOf('-', item.range[0]);
@@ -405,8 +414,14 @@ export async function mergeKubeconfig(file: string, incomingText: string, resolu
     const transform: Transform = (model) => {
       const { document, data } = model.full();
       model.checkDuplicates();
+      const root = document.contents;
+      for (const list of LIST_NAMES) {
+        if (isMap(root) && root.items.filter((pair) => keyName(pair.key) === list).length > 1) {
+          throw new KubeconfigError('unverifiable', file, `AKS Sign-In did not change ${file}: the file has the key "${list}" twice, and kubectl reads only the last list. Merge the two lists into one; the file was left untouched.`);
+        }
+      }
       decided = decide(data, incoming, resolutions, file);
-      const edits = mergeEdits(model.text, document, decided);
+      const edits = mergeEdits(model.text, file, document, decided);
       if (edits.length === 0) return undefined;
       const patched = applyEdits(model.text, edits);
       const empty = document.contents === null || document.contents === undefined;

@@ -17,7 +17,7 @@
 // local verdict against the full one and against kubectl.
 import { isMap, isSeq, type Document } from 'yaml';
 import { KubeconfigError } from './errors';
-import { deepEqual, documentData, isObject, nodeData, parseYaml, repeatedKey, type Json } from './document';
+import { dataProblem, deepEqual, documentData, isObject, nodeData, parseYaml, repeatedKey, type Json } from './document';
 import { kubeconfigData, type KubeconfigText } from './entries';
 import type { UserPlan } from './patch';
 import { scanFragment, scanKubeconfig } from './scan';
@@ -62,7 +62,7 @@ function refusal(file: string, what: string, problem: string): KubeconfigError {
 
 function patchedProblem(document: Document.Parsed, text: string): string | undefined {
   const error = document.errors[0];
-  if (error === undefined) return documentData(document) === undefined ? 'it would expand too many aliases' : undefined;
+  if (error === undefined) return dataProblem(document);
   if (/ALIAS/.test(error.code) || /alias/i.test(error.message)) return `an alias would point at nothing (line ${lineNumberAt(text, error.pos[0])})`;
   return `the result would not be valid YAML (line ${lineNumberAt(text, error.pos[0])}: ${error.code})`;
 }
