@@ -107,10 +107,13 @@ export function repeatedKey(node: unknown): string | undefined {
   return found;
 }
 
-export function hasAlias(node: unknown): boolean {
+/** Whether anything under `node` is an alias to an anchor not defined under `node` itself. */
+export function hasOutsideAlias(node: unknown): boolean {
+  const defined = new Set(anchorsUnder(node).map((anchor) => anchor.name));
   let found = false;
   visit(node as Node, {
-    Alias() {
+    Alias(_, alias) {
+      if (defined.has(alias.source)) return undefined;
       found = true;
       return visit.BREAK;
     },

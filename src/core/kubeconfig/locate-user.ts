@@ -5,7 +5,7 @@
 // source ranges, which is what the patcher works from.
 import { isMap, isScalar, isSeq, type Document, type Pair, type YAMLMap } from 'yaml';
 import { KubeconfigError } from './errors';
-import { documentData, hasAlias, isObject, nodeData, parseYaml, repeatedKey, type Json } from './document';
+import { documentData, hasOutsideAlias, isObject, nodeData, parseYaml, repeatedKey, type Json } from './document';
 import { KubeconfigText, duplicateError, listNode } from './entries';
 
 export interface LocatedUser {
@@ -53,9 +53,9 @@ function fromItem(item: unknown, document: Document.Parsed, source: string, base
   const userPair = item.items.find((pair) => isScalar(pair.key) && pair.key.value === 'user');
   const value = userPair?.value as unknown;
   if (userPair === undefined) throw new KubeconfigError('notAks', file, `The user "${userName}" in ${file} has no credentials section, so it is not an AKS Entra ID user. Run az aks get-credentials again.`);
-  // A bare toJS() expands aliases without yaml's limit (an alias bomb exhausts memory), and an entry
-  // whose skeleton leans on an anchor elsewhere could not be restored on its own at sign-out.
-  if (value != null && hasAlias(value)) {
+  // An entry whose skeleton leans on an anchor elsewhere could not be restored on its own at sign-out
+  // (aliases to anchors inside the entry travel with it).
+  if (value != null && hasOutsideAlias(value)) {
     throw unverifiable(file, `the user entry "${userName}" uses a YAML alias (*name), so its content lives elsewhere in the file and cannot be replaced on its own`, 'Replace the alias with the value it stands for');
   }
   if (!isMap(value) || value.range == null) throw notAksUser(file, userName);

@@ -282,10 +282,15 @@ function checkAnchors(text: string, file: string, located: LocatedUser, removed:
     const from = located.base + anchor.range[0];
     const to = located.base + anchor.range[1];
     if (!removed.some(([start, end]) => from < end && to > start)) continue;
-    const outside = text.slice(0, located.base + (located.item.range?.[0] ?? 0)) + text.slice(located.base + (located.item.range?.[2] ?? located.source.length));
-    const inside = located.source;
-    const usedInside = mentionsAlias(inside.slice(anchor.range[1]), anchor.name);
-    if (mentionsAlias(outside, anchor.name) || usedInside) {
+    // An alias inside what is removed goes with its anchor; one anywhere else would be left behind.
+    let remaining = '';
+    let position = 0;
+    for (const [start, end] of [...removed].sort((a, b) => a[0] - b[0])) {
+      remaining += text.slice(position, start);
+      position = end;
+    }
+    remaining += text.slice(position);
+    if (mentionsAlias(remaining, anchor.name)) {
       throw unverifiable(
         file,
         `the user entry "${located.name}" defines an anchor (&${anchor.name}) that is used elsewhere (*${anchor.name}), so replacing the entry would leave that alias pointing at nothing or at something else`,

@@ -86,6 +86,25 @@ test('an anchor inside the target user that nothing else uses is written and res
   assert.equal(readFileSync(file, 'utf8'), text);
 });
 
+test('an anchor and its alias both inside what the write replaces go together, and sign-out restores them', async (t) => {
+  const text = [
+    'apiVersion: v1',
+    'users:',
+    '- name: a',
+    '  user:',
+    '    exec:',
+    '      apiVersion: &v client.authentication.k8s.io/v1beta1',
+    `      args: [get-token, --server-id, ${SERVER_ID}]`,
+    '      command: kubelogin',
+    '      x-copy: *v',
+    '',
+  ].join('\n');
+  const file = fileWith(t, text);
+  assert.equal(await writeOrRefuse(file, 'a'), 'written');
+  await clearCredentials(file, 'a');
+  assert.equal(readFileSync(file, 'utf8'), text);
+});
+
 for (const [what, keyLines] of [
   ['a key with # inside (a#b)', ['    a#b: 1']],
   ['a numeric key (1: x)', ['    1: x']],
