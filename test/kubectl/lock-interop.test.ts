@@ -21,20 +21,22 @@ function folder(t: { after(fn: () => void): void }): string {
   return dir;
 }
 
-test('kubectl meets our lock (with our pid in it) as any lock, and goes on once we release it', async (t) => {
-  const kubectl = kubectlOrSkip(t, '1.33');
-  if (kubectl === undefined) return;
-  const file = join(folder(t), 'config');
-  writeFileSync(file, azSkeleton({ server: 'https://127.0.0.1:6443', format: 'exec-kubelogin', contexts: 2 }), { mode: 0o600 });
-  const release = await acquireLock(file, { lockTimeoutMs: 100 });
-  const blocked = await runKubectl(kubectl, ['config', 'set-context', 'extra', '--cluster=aks-test'], { kubeconfig: file });
-  assert.notEqual(blocked.code, 0);
-  assert.match(blocked.stderr, /config\.lock: file exists/);
-  assert.ok(readFileSync(`${file}.lock`, 'utf8').includes(`"pid":${process.pid}`), 'kubectl left our lock as it was');
-  await release();
-  const after = await runKubectl(kubectl, ['config', 'set-context', 'extra', '--cluster=aks-test'], { kubeconfig: file });
-  assert.equal(after.code, 0, after.stderr);
-});
+for (const version of ['1.20', '1.33'] as const) {
+  test(`kubectl ${version} meets our lock (with our pid in it) as any lock, and goes on once we release it`, async (t) => {
+    const kubectl = kubectlOrSkip(t, version);
+    if (kubectl === undefined) return;
+    const file = join(folder(t), 'config');
+    writeFileSync(file, azSkeleton({ server: 'https://127.0.0.1:6443', format: 'exec-kubelogin', contexts: 2 }), { mode: 0o600 });
+    const release = await acquireLock(file, { lockTimeoutMs: 100 });
+    const blocked = await runKubectl(kubectl, ['config', 'set-context', 'extra', '--cluster=aks-test'], { kubeconfig: file });
+    assert.notEqual(blocked.code, 0);
+    assert.match(blocked.stderr, /config\.lock: file exists/);
+    assert.ok(readFileSync(`${file}.lock`, 'utf8').includes(`"pid":${process.pid}`), 'kubectl left our lock as it was');
+    await release();
+    const after = await runKubectl(kubectl, ['config', 'set-context', 'extra', '--cluster=aks-test'], { kubeconfig: file });
+    assert.equal(after.code, 0, after.stderr);
+  });
+}
 
 test('while kubectl holds its lock we report it held, do not remove it, wait, and then write over kubectl’s change', async (t) => {
   const kubectl = kubectlOrSkip(t, '1.33');
