@@ -1,11 +1,12 @@
 // A writer killed with SIGKILL at random points, again and again: the kubeconfig must always be a whole
-// file, either the one before the write or the one after, never a truncated or mixed one.
+// file, either the one before the write or the one after, never a truncated or mixed one; the lock it
+// leaves names it, so it is known stale at once; its temporary files go with the next write.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { KubeconfigError, clearCredentials, writeCredentials } from '../../src/core/kubeconfig';
+import { basename, join } from 'node:path';
+import { KubeconfigError, clearCredentials, removeStaleLock, setCurrentContext, writeCredentials, type LockFacts } from '../../src/core/kubeconfig';
 import { azNames, azSkeleton } from '../support/kubeconfig-fixtures';
 import { numberedToken, readWhole, scratchFolder, tokenIndex } from './support';
 
@@ -25,6 +26,7 @@ function randomFrom(seed: number): () => number {
 }
 
 interface Run {
+  pid?: number;
   started: number[];
   done: number[];
   exitSignal: NodeJS.Signals | null;
@@ -34,7 +36,7 @@ interface Run {
 /** Starts the writer, kills it `killAfterMs` after it is ready, and reports which writes it began and ended. */
 function runAndKill(file: string, user: string, first: number, killAfterMs: number): Promise<Run> {
   const child = spawn(process.execPath, [join(__dirname, 'crash-writer.js'), file, user, String(first)], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const run: Run = { started: [], done: [], exitSignal: null, stderr: '' };
+  const run: Run = { pid: child.pid, started: [], done: [], exitSignal: null, stderr: '' };
   let buffered = '';
   child.stdout.setEncoding('utf8');
   child.stdout.on('data', (chunk: string) => {
@@ -85,6 +87,7 @@ test(`a writer killed with SIGKILL ${KILLS} times leaves the old or the new file
   let previous: number | undefined;
   let killedMidWrite = 0;
   let staleLocks = 0;
+  let emptyLocks = 0;
   let leftoverTemporaries = 0;
   for (let kill = 0; kill < KILLS; kill++) {
     const first = kill * 1000;
@@ -110,30 +113,43 @@ test(`a writer killed with SIGKILL ${KILLS} times leaves the old or the new file
       previous = index;
     }
 
-    // Temporary files are named for their writer's pid and never mistaken for the kubeconfig; a person (or
-    // the next sign-in) can delete them. They are counted and removed so the next round starts clean.
-    for (const name of readdirSync(dir)) {
-      if (name === 'config' || name === 'config.lock') continue;
-      assert.match(name, TEMPORARY, `kill ${kill}: only our temporary files are left beside the kubeconfig`);
-      leftoverTemporaries++;
-      rmSync(join(dir, name));
-    }
+    // Temporary files are named for their writer's pid and never mistaken for the kubeconfig; the next
+    // write of ours removes them, under the lock, where no writer that follows the protocol is half way.
+    const leftovers = readdirSync(dir).filter((name) => name !== 'config' && name !== 'config.lock');
+    for (const name of leftovers) assert.match(name, TEMPORARY, `kill ${kill}: only our temporary files are left beside the kubeconfig`);
     if (existsSync(`${file}.lock`)) {
       staleLocks++;
       const unchanged = readFileSync(file);
-      await assert.rejects(writeCredentials(file, user, { format: 'token', accessToken: numberedToken(-1), expiresOn: new Date(), expiresInSeconds: 1 }, { lockTimeoutMs: 100 }), (error: unknown) => {
+      let reported: LockFacts | undefined;
+      await assert.rejects(writeCredentials(file, user, { format: 'token', accessToken: numberedToken(-1), expiresOn: new Date(), expiresInSeconds: 1 }, { lockTimeoutMs: 300 }), (error: unknown) => {
         assert.ok(error instanceof KubeconfigError, String(error));
         assert.equal(error.kind, 'locked');
         assert.ok(error.message.includes(`${file}.lock`) && /stale: delete/.test(error.message), error.message);
+        reported = error.lock;
         return true;
       });
       assert.deepEqual(readFileSync(file), unchanged, `kill ${kill}: a refused write leaves the file as it was`);
-      rmSync(`${file}.lock`); // what the message tells a person to do
+      if (reported?.holderPid !== undefined) {
+        // The killed writer named itself in the lock: stale at once, and removed when the person agrees.
+        assert.deepEqual([reported.holderPid, reported.holderAlive, reported.stale], [run.pid, false, true], `kill ${kill}: the lock names the dead writer`);
+        assert.equal(await removeStaleLock(file, reported), true);
+      } else {
+        // Killed between creating the lock and writing its pid into it: an empty lock, like kubectl's.
+        emptyLocks++;
+        rmSync(`${file}.lock`);
+      }
     }
+    if (leftovers.length > 0) {
+      const report = await setCurrentContext(file, azNames(0).context);
+      assert.equal(report.changed, false);
+      assert.deepEqual((report.removedLeftovers ?? []).map((path) => basename(path)).sort(), [...leftovers].sort(), `kill ${kill}: the next write removed the leftovers`);
+      leftoverTemporaries += leftovers.length;
+    }
+    assert.deepEqual(readdirSync(dir), ['config'], `kill ${kill}: nothing of ours is left beside the kubeconfig`);
   }
 
   assert.ok(killedMidWrite > 0, 'at least some kills landed while a write was under way');
   await clearCredentials(file, user);
   assert.equal(readFileSync(file, 'utf8'), original, 'after all that, sign-out restores the original bytes');
-  t.diagnostic(`${KILLS} kills, ${killedMidWrite} during a write, ${staleLocks} stale locks, ${leftoverTemporaries} leftover temporary files`);
+  t.diagnostic(`${KILLS} kills, ${killedMidWrite} during a write, ${staleLocks} stale locks (${emptyLocks} still empty), ${leftoverTemporaries} leftover temporary files removed by the next write`);
 });

@@ -83,7 +83,7 @@ for (const [name, previous] of [['b', 'a'], ['c', 'b'], ['d', 'c'], ['e', 'd'], 
   laughs.push(`${name}: &${name} [${Array(9).fill(`*${previous}`).join(',')}]`);
 }
 
-/** Each file asks for user "u"; none holds a writable AKS user of that name, so every write must be refused. */
+/** Each file asks for user "u"; none holds a user of that name that can be written, so every write must be refused. */
 const corpus: Array<{ name: string; bytes: () => Buffer }> = [
   { name: 'huge (20 MB, 20,000 clusters)', bytes: () => Buffer.from(hugeKubeconfig(20 * 1024 * 1024)) },
   { name: 'a very long single line (5 MB scalar)', bytes: () => Buffer.from(`${header}preferences: {x: "${'x'.repeat(5 * 1024 * 1024)}"}\nusers: []\n`) },
@@ -101,6 +101,7 @@ const corpus: Array<{ name: string; bytes: () => Buffer }> = [
   { name: 'contexts as a string', bytes: () => Buffer.from(`${header}contexts: everything\nusers: []\n`) },
   { name: 'binary garbage', bytes: () => randomBytes(64 * 1024) },
   { name: 'NUL bytes inside the user entry', bytes: () => Buffer.from(`${header}users:\n- name: u\x00\n${AKS_USER.join('\n')}\x00\n`) },
+  { name: 'invalid UTF-8 outside a writable user', bytes: () => Buffer.concat([Buffer.from(`${header}# caf`), Buffer.from([0xe9]), Buffer.from(`\nusers:\n- name: u\n${AKS_USER.join('\n')}\n`)]) },
   { name: 'invalid UTF-8', bytes: () => Buffer.concat([Buffer.from(`${header}users:\n- name: u`), Buffer.from([0xff, 0xfe, 0xc3, 0x28]), Buffer.from(`\n${AKS_USER.join('\n')}\n`)]) },
   { name: 'a byte order mark before a config without the user', bytes: () => Buffer.from(`\ufeff${header}users: []\n`) },
   { name: 'an empty file', bytes: () => Buffer.alloc(0) },
@@ -144,6 +145,53 @@ for (const hostile of corpus) {
     assert.ok(readFileSync(file).equals(bytes), 'the file keeps every byte');
     assert.ok(!existsSync(`${file}.lock`), 'no lock is left behind');
     assert.deepEqual(readdirSync(dir).filter((name) => name.endsWith('.tmp')), [], 'no temporary file is left behind');
+    rmSync(file);
+  });
+}
+
+/**
+ * Hostile files that hold a writable AKS user "u" between the marker comments: the write must succeed,
+ * change bytes only between the markers, and sign-out must give back every byte. Without these, "keeps
+ * every byte" above could never fail, since every write there is refused.
+ */
+const START = '# <target>';
+const END = '# </target>';
+const target = (eol = '\n', indent = '') =>
+  [START, `${indent}- name: u`, `${indent}  user:`, ...AKS_USER.slice(1).map((line) => `${indent}${line}`), END].join(eol) + eol;
+const writable: Array<{ name: string; bytes: () => Buffer }> = [
+  { name: 'huge (20 MB, 20,000 clusters) with the user last', bytes: () => Buffer.from(hugeKubeconfig(20 * 1024 * 1024).replace(/users:\n[\s\S]*$/, `users:\n${target()}`)) },
+  { name: 'a 5 MB single-line scalar before the user', bytes: () => Buffer.from(`${header}preferences: {x: "${'x'.repeat(5 * 1024 * 1024)}"}\nusers:\n${target()}`) },
+  { name: 'deeply nested flow sequences in another key', bytes: () => Buffer.from(`${header}x-deep: ${'['.repeat(2000)}${']'.repeat(2000)}\nusers:\n${target()}`) },
+  { name: 'deeply nested block mappings in another key', bytes: () => Buffer.from(`${header}preferences:\n${Array.from({ length: 1500 }, (_, i) => `${' '.repeat(i + 1)}k${i}:`).join('\n')} 1\nusers:\n${target()}`) },
+  { name: 'a 1 MB token of another tool beside the user', bytes: () => Buffer.from(`${header}users:\n- name: other\n  user:\n    token: ${'t'.repeat(1024 * 1024)}\n${target()}`) },
+  { name: 'a BOM, CRLF, tabs and spaces after values, no final newline', bytes: () => Buffer.from(`\ufeff${header.replace(/\n/g, ' \t\r\n')}users:\r\n${target('\r\n')}- name: z\r\n  user: {token: x}\t`) },
+  { name: 'four-byte characters and right-to-left text around the user', bytes: () => Buffer.from(`${header}# 🚀 عربى עברית\ncontexts:\n- name: "ctx-🚀"\n  context: {cluster: c, user: u}\nusers:\n${target()}- name: "מ-🚀"\n  user: {token: "😀"}\n`) },
+  { name: 'anchors, aliases and merge keys in the clusters', bytes: () => Buffer.from(`${header}clusters:\n- name: a\n  cluster: &base {server: "https://a", insecure-skip-tls-verify: true}\n- name: b\n  cluster:\n    <<: *base\n    server: https://b\nusers:\n${target()}`) },
+  { name: 'flow-style siblings and comments that look like YAML', bytes: () => Buffer.from(`${header}users:\n- {name: a, user: {token: x}} # - name: u\n#  user: {token: fake}\n${target()}- {name: b, user: {token: y}}\n`) },
+  { name: 'keys no line scan reads (a#b, 1, ? x) inside the user', bytes: () => Buffer.from(`${header}users:\n${target().replace('  user:\n', '  user:\n    a#b: 1\n    1: x\n    ? x\n    : y\n')}- name: z\n  user: {token: x}\n`) },
+  { name: 'an indented list in a 5 MB CRLF file', bytes: () => Buffer.from(hugeKubeconfig(5 * 1024 * 1024).replace(/users:\n[\s\S]*$/, `users:\n${target('\n', '  ')}`).replace(/\n/g, '\r\n')) },
+];
+
+for (const hostile of writable) {
+  test(`hostile kubeconfig, written: ${hostile.name}`, async () => {
+    const file = join(dir, `config-${++caseNumber}`);
+    const bytes = hostile.bytes();
+    writeFileSync(file, bytes, { mode: 0o600 });
+    const token = numberedToken(caseNumber);
+    const from = bytes.indexOf(START);
+    const to = bytes.indexOf(END) + END.length;
+    assert.ok(from > 0 && to > from, 'the case marks its target');
+    const write = await engine.call({ op: 'write', file, user: 'u', token }, 60_000);
+    assert.equal(write.outcome, 'ok', `the write must succeed: ${JSON.stringify(write).slice(0, 500)}`);
+    const after = readFileSync(file);
+    assert.ok(after.subarray(0, from).equals(bytes.subarray(0, from)), 'every byte before the target is kept');
+    assert.ok(after.subarray(after.length - (bytes.length - to)).equals(bytes.subarray(to)), 'every byte after the target is kept');
+    assert.ok(after.includes(Buffer.from(token)), 'the token is in');
+    const clear = await engine.call({ op: 'clear', file, user: 'u' }, 60_000);
+    assert.equal(clear.outcome, 'ok', JSON.stringify(clear).slice(0, 500));
+    assert.ok(readFileSync(file).equals(bytes), 'sign-out gives back every byte');
+    assert.ok(!existsSync(`${file}.lock`));
+    assert.deepEqual(readdirSync(dir).filter((name) => name.endsWith('.tmp')), []);
     rmSync(file);
   });
 }

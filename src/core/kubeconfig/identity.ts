@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { parse as parseYaml } from 'yaml';
+import { documentData, parseYaml } from './document';
 
 export type CredentialFormat = 'legacy' | 'token';
 
@@ -122,12 +122,9 @@ export function storedSkeleton(body: Json): string | undefined {
 
 /** Parses a stored skeleton (the text of a user body) back into the body it was. */
 export function parseSkeleton(skeleton: string): Json | undefined {
-  try {
-    const value: unknown = parseYaml(skeleton);
-    return isObject(value) ? value : undefined;
-  } catch {
-    return undefined;
-  }
+  const document = parseYaml(skeleton);
+  const value = documentData(document)?.data;
+  return isObject(value) ? value : undefined;
 }
 
 /** The identity a user body describes, looking through our stored skeleton when there is one. */

@@ -1,6 +1,7 @@
-// Text patches of one user entry. Only the lines of the credential (`token`, `auth-provider`, `exec`)
-// and our own `extensions` item change; every other byte of the file, including comments and unknown
-// keys inside the same entry, is kept as it was.
+// Edits of one user entry. Only the lines of the credential (`token`, `auth-provider`, `exec`) and our
+// own `extensions` item change; every other byte of the file, including comments and unknown keys inside
+// the same entry, is kept as it was. Where each key's lines begin comes from `yaml`'s source tokens, not
+// from reading keys off the lines, so keys such as `a#b`, `1` or `? x` are found where they are.
 //
 // Why the skeleton lives in the entry's `extensions`: kubectl >= 1.26 refuses the azure auth-provider
 // block even beside a token, so the `token` form must remove the skeleton from the credential section,
@@ -8,8 +9,13 @@
 // identity. kubeconfig v1 AuthInfo has an `extensions` list of named raw objects that kubectl (1.20
 // through 1.33) carries through when it rewrites the file, so the original text survives there, in the
 // file itself, with no side store to get out of step.
-import { stringify as stringifyYaml } from 'yaml';
+//
+// Each plan says what it changes (the edits), what the entry must hold afterwards (check), and is then
+// verified against the text it produces before anything is written (verify.ts).
+import { isMap, isSeq, stringify as stringifyYaml, type YAMLMap } from 'yaml';
 import { KubeconfigError } from './errors';
+import { anchorsUnder, deepEqual, isObject, keyName, mentionsAlias, type Json } from './document';
+import type { KubeconfigText } from './entries';
 import {
   EXTENSION_NAME,
   LEGACY_TOKEN_KEYS,
@@ -20,7 +26,8 @@ import {
   type AksIdentity,
   type CredentialFormat,
 } from './identity';
-import { locateUser, type LocatedUser } from './locate-user';
+import { locateUser, unverifiable, type LocatedUser } from './locate-user';
+import { dominantEol, lineStart, nextLineStart, type Edit } from './text';
 
 export interface Credentials {
   format: CredentialFormat;
@@ -32,191 +39,137 @@ export interface Credentials {
   tenantId?: string;
 }
 
-type Json = Record<string, unknown>;
-
-interface Line {
-  content: string;
-  eol: string;
+/** A change to one user entry, and what the entry must hold once it is made. */
+export interface UserPlan {
+  located: LocatedUser;
+  /** Offsets in the whole text. */
+  edits: Edit[];
+  /** A problem with the new user body, or undefined when it holds exactly what was meant. */
+  check(newBody: Json): string | undefined;
+  /** Anchors the new text defines: an alias elsewhere could come to mean them. */
+  newAnchors: boolean;
 }
 
 const CREDENTIAL_KEYS = new Set(['token', 'auth-provider', 'exec']);
-
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** A YAML double-quoted scalar; JSON's escapes are valid there, plus the characters YAML reads as breaks. */
 export function quoteYaml(value: string): string {
   return JSON.stringify(value).replace(/[\u007f-\u009f\u2028\u2029\ufeff]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
-function splitLines(text: string): Line[] {
-  const lines: Line[] = [];
-  let position = 0;
-  while (position < text.length) {
-    const newline = text.indexOf('\n', position);
-    if (newline === -1) {
-      lines.push({ content: text.slice(position), eol: '' });
-      break;
-    }
-    const carriage = newline > position && text[newline - 1] === '\r';
-    lines.push({ content: text.slice(position, carriage ? newline - 1 : newline), eol: carriage ? '\r\n' : '\n' });
-    position = newline + 1;
-  }
-  return lines;
-}
-
-function joinLines(lines: Line[]): string {
-  return lines.map((line) => line.content + line.eol).join('');
-}
-
-export function dominantEol(text: string): string {
-  const newline = text.indexOf('\n');
-  return newline > 0 && text[newline - 1] === '\r' ? '\r\n' : '\n';
-}
-
-function indentOf(content: string): number {
-  let indent = 0;
-  while (content.charCodeAt(indent) === 32) indent++;
-  return indent;
-}
-
-function isBlank(content: string): boolean {
-  return content.trim() === '';
-}
-
-const KEY_LINE = /^ *("(?:[^"\\]|\\.)*"|'(?:[^']|'')*'|[^\s#'"\-?:,[\]{}][^#]*?|-[^\s#][^#]*?)[ \t]*:(?:[ \t]|$)/;
-
-function keyOf(content: string): string | undefined {
-  const match = KEY_LINE.exec(content);
-  const raw = match?.[1];
-  if (raw === undefined) return undefined;
-  if (raw.startsWith('"')) {
-    try {
-      return String(JSON.parse(raw));
-    } catch {
-      return undefined;
-    }
-  }
-  if (raw.startsWith("'")) return raw.slice(1, -1).replace(/''/g, "'");
-  return raw;
-}
-
 function pad(width: number): string {
   return ' '.repeat(width);
 }
 
-/** The lines of a block-style user body and where each of its keys starts and ends. */
-interface BlockBody {
-  /** Offsets of the region in the whole text: every line below `user:` indented deeper than the key. */
+function indentOf(text: string, from: number): number {
+  let indent = 0;
+  while (text.charCodeAt(from + indent) === 32) indent++;
+  return indent;
+}
+
+/** The line ending of the line holding `offset`, or the file's first one when that line has none. */
+function eolAt(text: string, offset: number): string {
+  const newline = text.indexOf('\n', offset);
+  if (newline === -1) return dominantEol(text);
+  return newline > 0 && text[newline - 1] === '\r' ? '\r\n' : '\n';
+}
+
+/** Whether the line starting at `from` is blank or a comment indented no deeper than `indent`. */
+function looseLine(text: string, from: number, indent: number): boolean {
+  const spaces = indentOf(text, from);
+  const c = text[from + spaces];
+  if (c === undefined || c === '\n' || c === '\r') return true;
+  return c === '#' && spaces <= indent;
+}
+
+interface PairSpan {
+  key: string | undefined;
+  /** Absolute offsets: the start of the pair's first line, and the start of the line after its content. */
   start: number;
   end: number;
-  lines: Line[];
-  bodyIndent: number;
-  step: number;
-  pairs: LinePair[];
-}
-
-function blockBody(text: string, located: LocatedUser): BlockBody | undefined {
-  const keyLineStart = text.lastIndexOf('\n', located.userKeyOffset - 1) + 1;
-  const keyColumn = located.userKeyOffset - keyLineStart;
-  const keyLineEnd = text.indexOf('\n', located.userKeyOffset);
-  if (keyLineEnd === -1) return undefined;
-  const start = keyLineEnd + 1;
-  const lines: Line[] = [];
-  let end = start;
-  let kept = start;
-  let keptCount = 0;
-  // Walks line by line and stops at the first line that leaves the body, so a patch near the top of a
-  // large file never touches the rest of it.
-  while (end < text.length) {
-    const newline = text.indexOf('\n', end);
-    const next = newline === -1 ? text.length : newline + 1;
-    const carriage = newline > end && text[newline - 1] === '\r';
-    const line: Line = { content: text.slice(end, newline === -1 ? text.length : carriage ? newline - 1 : newline), eol: newline === -1 ? '' : carriage ? '\r\n' : '\n' };
-    const loose = isBlank(line.content) || line.content.trimStart().startsWith('#');
-    if (!loose && indentOf(line.content) <= keyColumn) break;
-    end = next;
-    lines.push(line);
-    // Blank and comment lines belong to the body only when more of the body follows them.
-    if (!loose) {
-      kept = end;
-      keptCount = lines.length;
-    }
-  }
-  lines.length = keptCount;
-  end = kept;
-  const firstContent = lines.find((line) => !isBlank(line.content) && !line.content.trimStart().startsWith('#'));
-  if (firstContent === undefined) return undefined;
-  const bodyIndent = indentOf(firstContent.content);
-  const pairs = pairsAt(lines, 0, lines.length - 1, bodyIndent);
-  const keys = Object.keys(located.body);
-  if (pairs.length !== keys.length || pairs.some((pair, index) => pair.key !== keys[index])) return undefined;
-  return { start, end, lines, bodyIndent, step: bodyIndent - keyColumn > 0 ? bodyIndent - keyColumn : 2, pairs };
-}
-
-type LinePair = { key: string; first: number; last: number };
-
-/** The keys of a block mapping at `indent` within lines[from..to], each with the lines it spans. */
-function pairsAt(lines: Line[], from: number, to: number, indent: number): LinePair[] {
-  const pairs: LinePair[] = [];
-  for (let index = from; index <= to; index++) {
-    const content = lines[index]?.content ?? '';
-    if (indentOf(content) !== indent || isBlank(content)) continue;
-    const rest = content.slice(indent);
-    if (rest.startsWith('#') || rest.startsWith('- ') || rest === '-') continue;
-    const key = keyOf(content);
-    if (key === undefined) continue;
-    const previous = pairs[pairs.length - 1];
-    if (previous !== undefined) previous.last = index - 1;
-    pairs.push({ key, first: index, last: to });
-  }
-  // Comments and blank lines at the mapping's own indentation after a pair's content sit between pairs.
-  for (const pair of pairs) {
-    while (pair.last > pair.first) {
-      const content = lines[pair.last]?.content ?? '';
-      if (isBlank(content) || (content.trimStart().startsWith('#') && indentOf(content) <= indent)) pair.last--;
-      else break;
-    }
-  }
-  return pairs;
-}
-
-/** The indentation of the first content line in lines[from..to], which is a nested mapping's own. */
-function nestedIndent(lines: Line[], from: number, to: number): number | undefined {
-  for (let index = from; index <= to; index++) {
-    const content = lines[index]?.content ?? '';
-    if (!isBlank(content) && !content.trimStart().startsWith('#')) return indentOf(content);
-  }
-  return undefined;
+  valueNode: unknown;
 }
 
 /**
- * The body's lines without token fields, every other byte kept; undefined when the token fields are not
- * laid out as plain block keys, and the caller then writes the skeleton out afresh.
+ * The line spans of a block mapping's pairs, in the whole text: each from the line of its first token
+ * (an explicit-key `?`, a property, or the key) to the line before the next pair's, less the blank and
+ * comment lines at the mapping's own indentation that sit between pairs. The last pair ends at `end`.
  */
-function linesWithoutTokenFields(block: BlockBody, body: Json): string | undefined {
-  const { lines, pairs } = block;
-  const drop = new Set<number>();
-  const dropPair = (pair: LinePair) => {
-    for (let i = pair.first; i <= pair.last; i++) drop.add(i);
-  };
-  for (const pair of pairs) {
-    if (pair.key === 'token') dropPair(pair);
-    if (pair.key !== 'auth-provider') continue;
-    const providerIndent = nestedIndent(lines, pair.first + 1, pair.last);
-    if (providerIndent === undefined) continue;
-    const config = pairsAt(lines, pair.first + 1, pair.last, providerIndent).find((inner) => inner.key === 'config');
-    if (config === undefined) continue;
-    const configIndent = nestedIndent(lines, config.first + 1, config.last);
-    if (configIndent === undefined) continue;
-    for (const inner of pairsAt(lines, config.first + 1, config.last, configIndent)) {
-      if ((LEGACY_TOKEN_KEYS as readonly string[]).includes(inner.key)) dropPair(inner);
-    }
+function pairSpans(text: string, located: LocatedUser, map: YAMLMap, end: number): PairSpan[] | undefined {
+  const token = map.srcToken;
+  if (token === undefined || token.type !== 'block-map') return undefined;
+  // Comments after the last pair come as an item of their own, with no key, separator or value.
+  const items = token.items.filter((item) => item.key != null || item.sep !== undefined || item.value != null || item.start.some((t) => t.type === 'explicit-key-ind'));
+  if (items.length !== map.items.length) return undefined;
+  const starts: number[] = [];
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i]!;
+    let offset = item.start.find((t) => t.type !== 'space' && t.type !== 'comment' && t.type !== 'newline')?.offset;
+    offset ??= item.key?.offset;
+    offset ??= item.sep?.find((t) => t.type === 'map-value-ind')?.offset;
+    if (offset === undefined) return undefined;
+    starts.push(lineStart(text, located.base + offset));
   }
-  const text = joinLines(lines.filter((_, index) => !drop.has(index)));
-  const expected = JSON.stringify(withoutTokenFields(body));
-  return JSON.stringify(parseSkeleton(text) ?? null) === expected ? text : undefined;
+  const first = starts[0];
+  if (first === undefined) return [];
+  const indent = indentOf(text, first);
+  return map.items.map((pair, i) => {
+    const start = starts[i]!;
+    let stop = starts[i + 1] ?? end;
+    if (i + 1 < starts.length) {
+      // Walk back over loose lines that end the gap before the next key.
+      for (;;) {
+        const previous = lineStart(text, stop - 1);
+        if (previous <= start || !looseLine(text, previous, indent)) break;
+        stop = previous;
+      }
+    }
+    return { key: keyName(pair.key), start, end: stop, valueNode: pair.value };
+  });
+}
+
+/** Where a node's content ends, as the start of the line after it, in the whole text. */
+function lineAfter(text: string, located: LocatedUser, node: { range?: [number, number, number] | null }, from: number): number | undefined {
+  if (node.range == null) return undefined;
+  const valueEnd = located.base + node.range[1];
+  // yaml's end of a collection may take in the comments after it and even the next line's indentation.
+  const start = lineStart(text, valueEnd);
+  let end = text.slice(start, valueEnd).trim() === '' ? start : nextLineStart(text, valueEnd);
+  // Blank and comment lines at the end belong between entries, not to this one: the same lines stay
+  // outside whether the entry is ours or the original, which is what lets sign-out restore the bytes.
+  while (end > from) {
+    const previous = lineStart(text, end - 1);
+    if (previous < from || !looseLine(text, previous, Infinity)) break;
+    end = previous;
+  }
+  return end;
+}
+
+interface BlockBody {
+  /** The lines below `user:` holding the body: [start, end) in the whole text. */
+  start: number;
+  end: number;
+  bodyIndent: number;
+  step: number;
+  eol: string;
+  pairs: PairSpan[];
+}
+
+function blockBody(text: string, located: LocatedUser): BlockBody | undefined {
+  const { bodyNode, userPair } = located;
+  if (bodyNode.flow) return undefined;
+  const key = userPair.key as { range?: [number, number, number] | null };
+  if (key.range == null || bodyNode.range == null) return undefined;
+  const keyOffset = located.base + key.range[0];
+  const start = nextLineStart(text, keyOffset);
+  const end = lineAfter(text, located, bodyNode, start);
+  if (end === undefined || start > located.base + bodyNode.range[0]) return undefined;
+  const pairs = pairSpans(text, located, bodyNode, end);
+  if (pairs === undefined || pairs.length === 0) return undefined;
+  const bodyIndent = indentOf(text, pairs[0]!.start);
+  const keyColumn = keyOffset - lineStart(text, keyOffset);
+  // New lines take the line ending of the body's own lines (a file may mix them; kubectl writes LF).
+  return { start, end, bodyIndent, step: bodyIndent - keyColumn > 0 ? bodyIndent - keyColumn : 2, eol: eolAt(text, start < end ? start : keyOffset), pairs };
 }
 
 function hasTokenFields(body: Json): boolean {
@@ -236,6 +189,33 @@ function withoutTokenFields(body: Json): Json {
     copy['auth-provider'] = { ...authProvider, config };
   }
   return copy;
+}
+
+/**
+ * The body's text without its token fields, every other byte kept; undefined when the token fields are
+ * not laid out as block keys, and the caller then writes the skeleton out afresh.
+ */
+function textWithoutTokenFields(text: string, located: LocatedUser, block: BlockBody): string | undefined {
+  const drop: Array<[number, number]> = [];
+  for (const pair of block.pairs) {
+    if (pair.key === 'token') drop.push([pair.start, pair.end]);
+    if (pair.key !== 'auth-provider' || !isMap(pair.valueNode) || pair.valueNode.flow) continue;
+    const providerEnd = lineAfter(text, located, pair.valueNode, pair.start);
+    const provider = providerEnd === undefined ? undefined : pairSpans(text, located, pair.valueNode, Math.min(providerEnd, pair.end));
+    const config = provider?.find((inner) => inner.key === 'config');
+    if (config === undefined || !isMap(config.valueNode) || config.valueNode.flow) continue;
+    const configEnd = lineAfter(text, located, config.valueNode, config.start);
+    const inner = configEnd === undefined ? undefined : pairSpans(text, located, config.valueNode, Math.min(configEnd, config.end));
+    for (const field of inner ?? []) if ((LEGACY_TOKEN_KEYS as readonly string[]).includes(field.key ?? '')) drop.push([field.start, field.end]);
+  }
+  let result = '';
+  let position = block.start;
+  for (const [from, to] of drop.sort((a, b) => a[0] - b[0])) {
+    result += text.slice(position, from);
+    position = to;
+  }
+  result += text.slice(position, block.end);
+  return deepEqual(parseSkeleton(result) ?? null, withoutTokenFields(located.body)) ? result : undefined;
 }
 
 function blockYaml(value: Json, indent: number, step: number, indentless: boolean, eol: string): string {
@@ -272,137 +252,221 @@ function credentialValue(identity: AksIdentity, credentials: Credentials): Json 
   return { 'auth-provider': { config: Object.fromEntries(legacyConfig(identity, credentials)), name: 'azure' } };
 }
 
-function credentialLines(identity: AksIdentity, credentials: Credentials, indent: number, step: number): string[] {
-  if (credentials.format === 'token') return [`${pad(indent)}token: ${quoteYaml(credentials.accessToken)}`];
-  return [
-    `${pad(indent)}auth-provider:`,
-    `${pad(indent + step)}config:`,
-    ...legacyConfig(identity, credentials).map(([key, value]) => `${pad(indent + 2 * step)}${key}: ${quoteYaml(value)}`),
-    `${pad(indent + step)}name: azure`,
-  ];
+function credentialLines(identity: AksIdentity, credentials: Credentials, indent: number, step: number, eol: string): string {
+  const lines =
+    credentials.format === 'token'
+      ? [`${pad(indent)}token: ${quoteYaml(credentials.accessToken)}`]
+      : [
+          `${pad(indent)}auth-provider:`,
+          `${pad(indent + step)}config:`,
+          ...legacyConfig(identity, credentials).map(([key, value]) => `${pad(indent + 2 * step)}${key}: ${quoteYaml(value)}`),
+          `${pad(indent + step)}name: azure`,
+        ];
+  return lines.map((line) => line + eol).join('');
 }
 
-function extensionItemLines(skeleton: string, dashColumn: number, step: number): string[] {
-  return [`${pad(dashColumn)}- extension:`, `${pad(dashColumn + 2 + step)}skeleton: ${quoteYaml(skeleton)}`, `${pad(dashColumn + 2)}name: ${EXTENSION_NAME}`];
+function extensionItem(skeleton: string, dashColumn: number, step: number, eol: string): string {
+  return [`${pad(dashColumn)}- extension:`, `${pad(dashColumn + 2 + step)}skeleton: ${quoteYaml(skeleton)}`, `${pad(dashColumn + 2)}name: ${EXTENSION_NAME}`].map((line) => line + eol).join('');
 }
 
 function notAks(file: string, userName: string): KubeconfigError {
   return new KubeconfigError('notAks', file, `The user "${userName}" in ${file} is not an AKS Entra ID user (no azure auth-provider or kubelogin exec entry); AKS Sign-In leaves it alone.`);
 }
 
-function splice(text: string, start: number, end: number, replacement: string): string {
-  return text.slice(0, start) + replacement + text.slice(end);
+/**
+ * Refuses an edit that would remove or change a node whose anchor another part of the file uses: the
+ * alias would dangle, or silently come to mean something else.
+ */
+function checkAnchors(text: string, file: string, located: LocatedUser, removed: Array<[number, number]>): void {
+  for (const anchor of anchorsUnder(located.item)) {
+    const from = located.base + anchor.range[0];
+    const to = located.base + anchor.range[1];
+    if (!removed.some(([start, end]) => from < end && to > start)) continue;
+    // An alias inside what is removed goes with its anchor; one anywhere else would be left behind.
+    let remaining = '';
+    let position = 0;
+    for (const [start, end] of [...removed].sort((a, b) => a[0] - b[0])) {
+      remaining += text.slice(position, start);
+      position = end;
+    }
+    remaining += text.slice(position);
+    if (mentionsAlias(remaining, anchor.name)) {
+      throw unverifiable(
+        file,
+        `the user entry "${located.name}" defines an anchor (&${anchor.name}) that is used elsewhere (*${anchor.name}), so replacing the entry would leave that alias pointing at nothing or at something else`,
+        `Replace *${anchor.name} with the value it stands for, then sign in again`,
+      );
+    }
+  }
 }
 
-/** Text of `text` with `credentials` written into the user `userName`, in exactly one credential form. */
-export function patchCredentials(text: string, file: string, userName: string, credentials: Credentials): string {
-  const located = locateUser(text, file, userName);
-  const identity = skeletonIdentity(located.body);
-  if (identity === undefined) throw notAks(file, userName);
-  const alreadyKept = storedSkeleton(located.body) !== undefined;
-  const eol = dominantEol(text);
-  const block = located.blockBody ? blockBody(text, located) : undefined;
+/** Whether a line-aligned piece of text ends without a line break (the file's last line). */
+function endsOpen(piece: string): boolean {
+  return piece.length > 0 && !piece.endsWith('\n');
+}
 
-  if (block === undefined) {
-    const original = text.slice(located.bodyRange[0], located.bodyRange[1]);
-    const body: Json = {};
-    for (const [key, value] of Object.entries(located.body)) if (!CREDENTIAL_KEYS.has(key)) body[key] = value;
-    Object.assign(body, credentialValue(identity, credentials));
-    if (!alreadyKept) {
-      const skeleton = hasTokenFields(located.body) ? JSON.stringify(withoutTokenFields(located.body)) : original;
-      const others = Array.isArray(located.body['extensions']) ? located.body['extensions'] : [];
-      body['extensions'] = [...others, { extension: { skeleton }, name: EXTENSION_NAME }];
+/** Plan: `credentials` written into the user `userName`, in exactly one credential form. */
+export function planCredentials(model: KubeconfigText, userName: string, credentials: Credentials): UserPlan {
+  const { text, file } = model;
+  const located = locateUser(model, userName);
+  const body = located.body;
+  const identity = skeletonIdentity(body);
+  if (identity === undefined) throw notAks(file, userName);
+  const kept = storedSkeleton(body);
+  const oldExtensions = body['extensions'];
+  if (oldExtensions !== undefined && oldExtensions !== null && !Array.isArray(oldExtensions)) {
+    throw unverifiable(file, `the user entry "${userName}" has "extensions" that is not a list, which kubectl cannot read`, 'Make it a list or remove it');
+  }
+  const names = (Array.isArray(oldExtensions) ? oldExtensions : []).map((entry) => (isObject(entry) ? entry['name'] : undefined));
+  if (new Set(names).size !== names.length) {
+    throw new KubeconfigError('duplicateName', file, `The user "${userName}" in ${file} lists an extension name twice, and kubectl refuses such a file ("duplicate name"). Remove the duplicate by hand; the file was left untouched.`);
+  }
+  const wanted = credentialValue(identity, credentials);
+  const check = (newBody: Json): string | undefined => {
+    for (const key of Object.keys(newBody)) {
+      if (!(key in body) && !(key in wanted) && key !== 'extensions') return `the entry gained the key "${key}"`;
     }
-    return splice(text, located.bodyRange[0], located.bodyRange[1], JSON.stringify(body));
+    for (const key of Object.keys(body)) {
+      if (CREDENTIAL_KEYS.has(key) || key === 'extensions') continue;
+      if (!deepEqual(newBody[key], body[key])) return `the key "${key}" of the entry changed`;
+    }
+    for (const key of CREDENTIAL_KEYS) {
+      if (key in wanted ? !deepEqual(newBody[key], wanted[key]) : newBody[key] !== undefined) return `the credential "${key}" does not hold what was meant`;
+    }
+    if (kept !== undefined) return deepEqual(newBody['extensions'], oldExtensions) ? undefined : 'the kept skeleton changed';
+    const before = Array.isArray(oldExtensions) ? oldExtensions : [];
+    const after = newBody['extensions'];
+    if (!Array.isArray(after) || after.length !== before.length + 1 || !deepEqual(after.slice(0, -1), before)) return 'the extensions list is not the old one plus ours';
+    const ours = after[after.length - 1];
+    if (!isObject(ours) || Object.keys(ours).length !== 2 || ours['name'] !== EXTENSION_NAME || !isObject(ours['extension'])) return 'our extension is not as written';
+    const skeleton = ours['extension']['skeleton'];
+    if (Object.keys(ours['extension']).length !== 1 || typeof skeleton !== 'string') return 'our extension holds no skeleton';
+    if (!deepEqual(parseSkeleton(skeleton) ?? null, withoutTokenFields(body))) return 'the kept skeleton would not restore the entry';
+    return undefined;
+  };
+
+  const block = blockBody(text, located);
+  if (block === undefined) {
+    // A flow body (or a JSON file): the body is replaced as one JSON object, in place.
+    const range = located.bodyNode.range;
+    if (!located.bodyNode.flow || range == null || text[located.base + range[0]] !== '{' || text[located.base + range[1] - 1] !== '}') {
+      throw unverifiable(file, `the user entry "${userName}" is laid out in a way AKS Sign-In cannot edit line by line`, 'Reformat the entry as kubectl writes it (kubectl config view --raw)');
+    }
+    const start = located.base + range[0];
+    const end = located.base + range[1];
+    checkAnchors(text, file, located, [[start, end]]);
+    const next: Json = {};
+    for (const [key, value] of Object.entries(body)) if (!CREDENTIAL_KEYS.has(key)) next[key] = value;
+    Object.assign(next, wanted);
+    if (kept === undefined) {
+      const skeleton = hasTokenFields(body) ? JSON.stringify(withoutTokenFields(body)) : text.slice(start, end);
+      next['extensions'] = [...(Array.isArray(oldExtensions) ? oldExtensions : []), { extension: { skeleton }, name: EXTENSION_NAME }];
+    }
+    return { located, edits: [{ start, end, text: JSON.stringify(next) }], check, newAnchors: false };
   }
 
-  const { lines, bodyIndent, step, pairs } = block;
-  const removed = new Set<number>();
-  const insertBefore = new Map<number, string[]>();
-  const insertAfter = new Map<number, string[]>();
-  const credential = credentialLines(identity, credentials, bodyIndent, step);
-  const owned = pairs.filter((pair) => CREDENTIAL_KEYS.has(pair.key));
-  for (const pair of owned) for (let i = pair.first; i <= pair.last; i++) removed.add(i);
-  const lastPair = pairs[pairs.length - 1];
-  if (lastPair === undefined) throw notAks(file, userName);
-  const firstOwned = owned[0];
-  if (firstOwned !== undefined) insertBefore.set(firstOwned.first, credential);
-  else insertAfter.set(lastPair.last, credential);
+  const { bodyIndent, step, eol, pairs } = block;
+  const owned = pairs.filter((pair) => CREDENTIAL_KEYS.has(pair.key ?? ''));
+  checkAnchors(
+    text,
+    file,
+    located,
+    owned.map((pair) => [pair.start, pair.end]),
+  );
+  const credential = credentialLines(identity, credentials, bodyIndent, step, eol);
+  const replaced = new Map<PairSpan, string>();
+  const after = new Map<PairSpan, string>();
+  const lastPair = pairs[pairs.length - 1]!;
+  const append = (pair: PairSpan, piece: string) => after.set(pair, (after.get(pair) ?? '') + piece);
+  for (const pair of owned) replaced.set(pair, '');
+  if (owned[0] !== undefined) replaced.set(owned[0], credential);
+  else append(lastPair, credential);
 
-  if (!alreadyKept) {
-    const regionText = joinLines(lines);
-    const skeleton = hasTokenFields(located.body)
-      ? (linesWithoutTokenFields(block, located.body) ?? blockYaml(withoutTokenFields(located.body), bodyIndent, step, located.indentlessSequences, eol))
-      : regionText;
+  if (kept === undefined) {
+    const skeleton = hasTokenFields(body)
+      ? (textWithoutTokenFields(text, located, block) ?? blockYaml(withoutTokenFields(body), bodyIndent, step, located.indentlessSequences, eol))
+      : text.slice(block.start, block.end);
     const extensions = pairs.find((pair) => pair.key === 'extensions');
     const ours = { extension: { skeleton }, name: EXTENSION_NAME };
+    const list = extensions?.valueNode;
     if (extensions === undefined) {
       const dashColumn = located.indentlessSequences ? bodyIndent : bodyIndent + step;
-      const added = [`${pad(bodyIndent)}extensions:`, ...extensionItemLines(skeleton, dashColumn, step)];
-      insertAfter.set(lastPair.last, [...(insertAfter.get(lastPair.last) ?? []), ...added]);
-    } else if (extensions.last > extensions.first) {
-      const dashLine = lines.slice(extensions.first + 1, extensions.last + 1).find((line) => line.content.trimStart().startsWith('-'));
-      const dashColumn = dashLine === undefined ? bodyIndent : indentOf(dashLine.content);
-      insertAfter.set(extensions.last, [...(insertAfter.get(extensions.last) ?? []), ...extensionItemLines(skeleton, dashColumn, step)]);
+      append(lastPair, `${pad(bodyIndent)}extensions:${eol}${extensionItem(skeleton, dashColumn, step, eol)}`);
+    } else if (isSeq(list) && !list.flow && list.range != null && list.items.length > 0) {
+      const dash = located.base + list.range[0];
+      append(extensions, extensionItem(skeleton, dash - lineStart(text, dash), step, eol));
     } else {
-      // A one-line list such as `extensions: []` is rewritten as a block list holding the same items.
-      const others = Array.isArray(located.body['extensions']) ? located.body['extensions'] : [];
-      for (let i = extensions.first; i <= extensions.last; i++) removed.add(i);
-      const added = blockYaml({ extensions: [...others, ours] }, bodyIndent, step, located.indentlessSequences, eol).split(eol).slice(0, -1);
-      insertBefore.set(extensions.first, added);
+      // A one-line list such as `extensions: []`, or none at all, is written as a block list holding the same items.
+      replaced.set(extensions, blockYaml({ extensions: [...(Array.isArray(oldExtensions) ? oldExtensions : []), ours] }, bodyIndent, step, located.indentlessSequences, eol));
     }
   }
 
-  const output: Line[] = [];
-  const regionEol = lines[lines.length - 1]?.eol || eol;
-  lines.forEach((line, index) => {
-    for (const content of insertBefore.get(index) ?? []) output.push({ content, eol });
-    if (!removed.has(index)) output.push(line);
-    for (const content of insertAfter.get(index) ?? []) output.push({ content, eol });
+  let out = text.slice(block.start, pairs[0]!.start);
+  pairs.forEach((pair, index) => {
+    const gapEnd = pairs[index + 1]?.start ?? block.end;
+    let piece = replaced.get(pair) ?? text.slice(pair.start, pair.end);
+    const added = after.get(pair) ?? '';
+    if (endsOpen(piece) && added !== '') piece += eol;
+    out += piece + added + text.slice(pair.end, gapEnd);
   });
-  // The region's last line may be the file's last line without a line break; keep it that way.
-  for (let i = 0; i < output.length - 1; i++) {
-    const line = output[i];
-    if (line !== undefined && line.eol === '') output[i] = { content: line.content, eol };
-  }
-  const last = output[output.length - 1];
-  if (last !== undefined) output[output.length - 1] = { content: last.content, eol: lines[lines.length - 1]?.eol === '' ? '' : last.eol || regionEol };
-  return splice(text, block.start, block.end, joinLines(output));
+  return { located, edits: [{ start: block.start, end: block.end, text: sameEnding(text.slice(block.start, block.end), out, eol) }], check, newAnchors: false };
+}
+
+/** `next` ending the way `old` did: with a line break, or (the file's last line) without one. */
+function sameEnding(old: string, next: string, eol: string): string {
+  if (endsOpen(old)) return next.endsWith('\r\n') ? next.slice(0, -2) : next.endsWith('\n') ? next.slice(0, -1) : next;
+  return endsOpen(next) ? next + eol : next;
 }
 
 function reindent(skeleton: string, indent: number, eol: string): string {
-  let lines = splitLines(skeleton);
-  const first = lines.find((line) => !isBlank(line.content) && !line.content.trimStart().startsWith('#'));
-  const shift = first === undefined ? 0 : indent - indentOf(first.content);
-  const endings = new Set(lines.map((line) => line.eol).filter((ending) => ending !== ''));
+  const lines = skeleton.split(/(?<=\n)/);
+  const first = lines.find((line) => line.trim() !== '' && !line.trimStart().startsWith('#'));
+  const shift = first === undefined ? 0 : indent - indentOf(first, 0);
+  const endings = new Set<string>(lines.filter((line) => line.endsWith('\n')).map((line) => (line.endsWith('\r\n') ? '\r\n' : '\n')));
   // A file kubectl rewrote may have changed its line endings since the skeleton was kept.
   const convert = endings.size === 1 && !endings.has(eol);
   if (shift === 0 && !convert) return skeleton;
-  lines = lines.map((line) => ({
-    content: isBlank(line.content) ? line.content : shift >= 0 ? pad(shift) + line.content : line.content.slice(Math.min(-shift, indentOf(line.content))),
-    eol: convert && line.eol !== '' ? eol : line.eol,
-  }));
-  return joinLines(lines);
+  return lines
+    .map((line) => {
+      const ending = line.endsWith('\r\n') ? '\r\n' : line.endsWith('\n') ? '\n' : '';
+      let content = line.slice(0, line.length - ending.length);
+      if (content.trim() !== '') content = shift >= 0 ? pad(shift) + content : content.slice(Math.min(-shift, indentOf(content, 0)));
+      return content + (convert && ending !== '' ? eol : ending);
+    })
+    .join('');
 }
 
-/** Text of `text` with the user `userName` back to its skeleton: what it was before we first wrote it. */
-export function patchClear(text: string, file: string, userName: string): string {
-  const located = locateUser(text, file, userName);
-  if (skeletonIdentity(located.body) === undefined) throw notAks(file, userName);
-  const kept = storedSkeleton(located.body);
-  if (kept === undefined && !hasTokenFields(located.body)) return text;
-  const eol = dominantEol(text);
-  const block = located.blockBody ? blockBody(text, located) : undefined;
+/** Plan: the user `userName` back to its skeleton, what it was before we first wrote it; undefined when it already is. */
+export function planClear(model: KubeconfigText, userName: string): UserPlan | undefined {
+  const { text, file } = model;
+  const located = locateUser(model, userName);
+  const body = located.body;
+  if (skeletonIdentity(body) === undefined) throw notAks(file, userName);
+  const kept = storedSkeleton(body);
+  if (kept === undefined && !hasTokenFields(body)) return undefined;
+  const expected = kept !== undefined ? parseSkeleton(kept) : withoutTokenFields(body);
+  if (expected === undefined) throw unverifiable(file, `the skeleton kept in the user entry "${userName}" is no longer a YAML mapping`, 'Run az aks get-credentials for the cluster again');
+  const check = (newBody: Json) => (deepEqual(newBody, expected) ? undefined : 'the entry is not its skeleton');
+  const block = blockBody(text, located);
   if (block === undefined) {
-    const restored =
-      kept !== undefined && kept.trimStart().startsWith('{')
-        ? kept
-        : JSON.stringify(kept !== undefined ? (parseSkeleton(kept) ?? {}) : withoutTokenFields(located.body));
-    return splice(text, located.bodyRange[0], located.bodyRange[1], restored);
+    const range = located.bodyNode.range;
+    if (!located.bodyNode.flow || range == null) throw unverifiable(file, `the user entry "${userName}" is laid out in a way AKS Sign-In cannot edit line by line`, 'Reformat the entry as kubectl writes it');
+    const start = located.base + range[0];
+    const end = located.base + range[1];
+    checkAnchors(text, file, located, [[start, end]]);
+    const restored = kept !== undefined && kept.trimStart().startsWith('{') ? kept : JSON.stringify(expected);
+    return { located, edits: [{ start, end, text: restored }], check, newAnchors: /[&*]/.test(restored) };
   }
-  const restored =
-    kept !== undefined
-      ? reindent(kept, block.bodyIndent, eol)
-      : (linesWithoutTokenFields(block, located.body) ?? blockYaml(withoutTokenFields(located.body), block.bodyIndent, block.step, located.indentlessSequences, eol));
-  return splice(text, block.start, block.end, restored);
+  checkAnchors(text, file, located, [[block.start, block.end]]);
+  const restored = sameEnding(
+    text.slice(block.start, block.end),
+    kept !== undefined ? reindent(kept, block.bodyIndent, block.eol) : (textWithoutTokenFields(text, located, block) ?? blockYaml(expected, block.bodyIndent, block.step, located.indentlessSequences, block.eol)),
+    block.eol,
+  );
+  return { located, edits: [{ start: block.start, end: block.end, text: restored }], check, newAnchors: kept !== undefined && anchorsIn(restored) };
+}
+
+/** Whether YAML text may define an anchor (conservatively: any `&` after a space or at a line start). */
+function anchorsIn(text: string): boolean {
+  return /(?:^|[\s[{,])&/m.test(text);
 }

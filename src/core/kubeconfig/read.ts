@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
-import { parseDocument } from 'yaml';
+import { parseWhole } from './entries';
 import { KubeconfigError, fileSystemError, isNodeError } from './errors';
+import { decodeKubeconfig } from './text';
 import { recogniseCredential, type UserCredential } from './identity';
 
 export interface KubeContext {
@@ -34,35 +35,9 @@ function isObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-const KUBECONFIG_KEYS = ['apiVersion', 'kind', 'clusters', 'contexts', 'users', 'current-context', 'preferences'];
-
-/** Parses one kubeconfig's text fully; throws a KubeconfigError when it is not YAML or not a kubeconfig. */
+/** Parses one kubeconfig's text fully, as kubectl reads it; throws a KubeconfigError when it is not YAML or not a kubeconfig. */
 export function parseKubeconfigText(text: string, file: string): Json {
-  const document = parseDocument(text, { prettyErrors: false });
-  const firstError = document.errors[0];
-  if (firstError !== undefined) {
-    const line = text.slice(0, firstError.pos[0]).split('\n').length;
-    throw new KubeconfigError('malformed', file, `The kubeconfig ${file} is not valid YAML (line ${line}: ${firstError.code}). Fix the file by hand; it was left untouched.`);
-  }
-  let value: unknown;
-  try {
-    value = document.toJS();
-  } catch {
-    // yaml refuses to expand aliases past its limit (a "billion laughs" file), which would exhaust memory.
-    throw new KubeconfigError('malformed', file, `The kubeconfig ${file} uses too many YAML aliases to be read safely. Fix the file by hand; it was left untouched.`);
-  }
-  // kubectl treats an empty file as an empty config.
-  if (value === null || value === undefined) return {};
-  if (!isObject(value) || !KUBECONFIG_KEYS.some((key) => key in value) || (value['kind'] !== undefined && value['kind'] !== 'Config')) {
-    throw new KubeconfigError('notKubeconfig', file, `The file ${file} is not a kubeconfig (no kind: Config, clusters, contexts or users). Choose a kubeconfig file.`);
-  }
-  for (const list of ['clusters', 'contexts', 'users']) {
-    const entries = value[list];
-    if (entries !== undefined && entries !== null && !Array.isArray(entries)) {
-      throw new KubeconfigError('notKubeconfig', file, `The kubeconfig ${file} has "${list}" that is not a list. Fix the file by hand; it was left untouched.`);
-    }
-  }
-  return value;
+  return parseWhole(text, file).data;
 }
 
 function namedEntries(config: Json, list: string, file: string, problems: KubeconfigError[]): Array<{ name: string; body: Json }> {
@@ -73,7 +48,7 @@ function namedEntries(config: Json, list: string, file: string, problems: Kubeco
     if (!isObject(entry) || typeof entry['name'] !== 'string') continue;
     const name = entry['name'];
     if (seen.has(name)) {
-      problems.push(new KubeconfigError('duplicateName', file, `The kubeconfig ${file} defines ${list.slice(0, -1)} "${name}" more than once; the first one is used. Remove the duplicate.`));
+      problems.push(new KubeconfigError('duplicateName', file, `The kubeconfig ${file} defines the ${list.slice(0, -1)} "${name}" more than once, and kubectl refuses such a file ("duplicate name"). Remove or rename the duplicate.`));
       continue;
     }
     seen.add(name);
@@ -98,8 +73,10 @@ export async function readKubeconfig(paths: string[]): Promise<KubeconfigView> {
   for (const file of paths) {
     let text: string;
     try {
-      text = await readFile(file, 'utf8');
+      // Bytes that are not UTF-8 are refused, never read as U+FFFD: kubectl cannot read such a file either.
+      text = decodeKubeconfig(await readFile(file), file);
     } catch (error) {
+      if (error instanceof KubeconfigError) throw error;
       if (isNodeError(error) && error.code === 'ENOENT') continue;
       throw fileSystemError(error, file, 'read');
     }

@@ -272,16 +272,29 @@ test('concurrent writers to one file serialise on the lock and lose nothing', as
   );
 });
 
-test('the file mode is kept and writes go through a symlink to its target', async (t) => {
+test('a token write narrows a group-readable file to 0600 once and says so; other writes keep the mode; writes go through a symlink to its target', async (t) => {
   const file = copyFixture(t, 'merged.yaml');
   chmodSync(file, 0o640);
   const link = join(scratchFolder(t), 'link-to-config');
   symlinkSync(file, link);
-  await writeCredentials(link, PROD, credentials('token'));
+  const first = await writeCredentials(link, PROD, credentials('token'));
+  assert.equal(first.tightenedModeFrom, 0o640, 'the caller is told, to log it once and say it');
   assert.ok(lstatSync(link).isSymbolicLink(), 'the symlink stays a symlink');
-  assert.equal(statSync(file).mode & 0o7777, 0o640);
+  assert.equal(statSync(file).mode & 0o7777, 0o600);
   assert.equal((await credentialOf(file, PROD)).format, 'token');
   assert.ok(!existsSync(`${link}.lock`));
+  const second = await writeCredentials(link, PROD, credentials('token', 'again'));
+  assert.equal(second.tightenedModeFrom, undefined, 'only the write that narrowed it says so');
+
+  const shared = copyFixture(t, 'merged.yaml');
+  chmodSync(shared, 0o644);
+  assert.equal((await setCurrentContext(shared, 'staging')).tightenedModeFrom, undefined);
+  assert.equal(statSync(shared).mode & 0o7777, 0o644, 'a file that receives no token keeps its mode');
+  await writeCredentials(shared, PROD, credentials('legacy'));
+  assert.equal(statSync(shared).mode & 0o7777, 0o600, 'the legacy form holds a refresh token too');
+  chmodSync(shared, 0o644);
+  await clearCredentials(shared, PROD);
+  assert.equal(statSync(shared).mode & 0o7777, 0o644, 'sign-out keeps the mode it finds');
 });
 
 test('a read-only file is refused with the file untouched', async (t) => {
