@@ -3,14 +3,14 @@
 import * as os from 'node:os';
 import * as vscode from 'vscode';
 import { AuthError } from '../core/auth/errors';
-import { setCurrentContext } from '../core/kubeconfig';
+import { KubeconfigError, inspectLock, removeStaleLock, setCurrentContext } from '../core/kubeconfig';
 import { describeState } from '../core/session/describe';
 import { messageOf, type ContextEntry, type SessionService } from '../core/session/service';
 import { hasSession as stateHasSession, wantsSignIn } from '../core/session/states';
 import type { ClusterNode } from './clusterTree';
 import type { CommandId } from './commandIds';
 import { autoMethod, type SignInMethodId, type SignInMethods } from '../core/auth/methods';
-interface AzureCommands { signInToAzure(): Promise<void>; addClusterFromAzure(): Promise<void>; getCredentials(node?: ClusterNode): Promise<void>; signOutOfAzure(): Promise<void> }
+import type { AzureCommands } from './azureCommands';
 import { copyCodeAndOpen, runSignIn } from './signInFlow';
 import { signInMethodSetting } from './settings';
 import { kubeconfigLocation, knownKubeconfigs } from './settings';
@@ -74,11 +74,29 @@ interface FailureAction {
   run(): unknown;
 }
 
+/** A lock left by a writer that died blocks kubectl too: offer to remove it, once we know it is stale. */
+function staleLockFix(error: unknown, retry?: () => unknown): FailureAction | undefined {
+  if (!(error instanceof KubeconfigError) || error.kind !== 'locked' || !error.lock?.stale) return undefined;
+  const lock = error.lock;
+  return {
+    title: 'Remove Stale Lock',
+    async run() {
+      if (await removeStaleLock(error.file, lock)) {
+        void vscode.window.showInformationMessage(`Removed ${lock.path}, left ${Math.round(lock.ageMs / 1000)} s ago by a writer that is gone.`);
+        retry?.();
+      } else {
+        void vscode.window.showWarningMessage(`${lock.path} changed since it was reported, so it was left alone: another program may be writing the kubeconfig now.`);
+      }
+    },
+  };
+}
+
 async function showFailure(action: string, error: unknown, retry?: () => unknown, fix?: FailureAction): Promise<void> {
   if (error instanceof AuthError && error.kind === 'cancelled') {
     void vscode.window.showInformationMessage(`${action} cancelled.`);
     return;
   }
+  fix ??= staleLockFix(error, retry);
   const buttons = [...(fix ? [fix.title] : []), ...(retry ? ['Try Again'] : []), 'Show Log'];
   const choice = await vscode.window.showErrorMessage(`${action} failed: ${messageOf(error)}`, ...buttons);
   if (fix && choice === fix.title) fix.run();
@@ -142,7 +160,7 @@ export function commandHandlers(service: SessionService, log: vscode.LogOutputCh
       const others = outcome.alsoSignedIn.length > 0 ? ` Also signed in: ${outcome.alsoSignedIn.join(', ')}.` : '';
       const how = here.methods.get(outcome.method)?.label.toLowerCase() ?? outcome.method;
       void vscode.window.showInformationMessage(
-        `Signed in to "${contextName}" as ${outcome.account} (${how}). The kubeconfig holds the ${outcome.format} form because ${outcome.formatReason}.${others}`,
+        `Signed in to "${contextName}" as ${outcome.account} (${how}). The kubeconfig holds the ${outcome.format} form because ${outcome.formatReason}.${others}${outcome.fileNote ? ` ${outcome.fileNote}` : ''}`,
       );
     } catch (error) {
       log.warn(`Sign-in to "${contextName}" failed: ${messageOf(error)}`);
@@ -172,7 +190,12 @@ export function commandHandlers(service: SessionService, log: vscode.LogOutputCh
       const failed = entries.filter((entry) => entry.state.kind !== 'signedIn');
       if (failed.length > 0) {
         const now = Date.now();
-        await showFailure('Refresh', new Error(failed.map((entry) => `${entry.context.name}: ${describeState(entry.state, now)}`).join('; ')));
+        const words = new Error(failed.map((entry) => `${entry.context.name}: ${describeState(entry.state, now)}`).join('; '));
+        // A refresh that waits on a lock whose writer died: the lock itself can be offered for removal.
+        const files = [...new Set(failed.flatMap((entry) => (entry.user ? [entry.user.file] : [])))];
+        const stale = (await Promise.all(files.map(async (file) => ({ file, lock: await inspectLock(file) })))).find((found) => found.lock?.stale);
+        const fix = stale?.lock ? staleLockFix(new KubeconfigError('locked', stale.file, '', { lock: stale.lock }), () => refresh(argument)) : undefined;
+        await showFailure('Refresh', words, undefined, fix);
       } else if (entries.length === 0) {
         void vscode.window.showInformationMessage('No AKS context is signed in, so there is nothing to refresh.');
       }

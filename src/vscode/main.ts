@@ -18,6 +18,7 @@ import { commandHandlers, type CommandHandlers, type MethodsHere } from './comma
 import { vscodeAccountMethod } from './vscodeAccount';
 import { affectsSettings, armSettings, kubectlPath, onSettingRefused, readSettings, refreshBeforeMinutes } from './settings';
 import { AzureModel } from './azure';
+import { azureCommands } from './azureCommands';
 import { SignInStatusBar } from './statusBar';
 
 export interface Running {
@@ -138,8 +139,7 @@ export function start(context: vscode.ExtensionContext, log: vscode.LogOutputCha
     }
     return count;
   };
-  const notYet = async () => void vscode.window.showInformationMessage('Azure discovery is not wired yet.');
-  const arm = { signInToAzure: notYet, addClusterFromAzure: notYet, getCredentials: notYet, signOutOfAzure: notYet };
+  const arm = azureCommands(service, azure, here, armSettings, () => readSettings().kubeconfigPaths[0]);
   const sessionStore = sessionStoreFile(context.globalStorageUri.fsPath);
   return { service, cachedAccountCount, sessionStore, commands: commandHandlers(service, log, here, arm) };
 }

@@ -6,13 +6,13 @@
 // refresh, write-back, format change, sign-out) runs in that identity's queue here and under its lease
 // across windows, and decides from the record as it is after its last await, so a stale operation never
 // undoes a newer one. A wait for a person (the device code) is outside both.
-import { randomBytes, randomUUID } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { stat } from 'node:fs/promises';
 import type { AuthTarget, TokenResult } from '../auth';
 import type { SignInMethod, SignInMethodId, SignInMethods, SignInUi } from '../auth/methods';
 import { AuthError } from '../auth/errors';
 import type { CredentialFormat, Credentials, KubeconfigView, KubeContext } from '../kubeconfig';
-import { AKS_MANAGED_CLIENT_ID, KubeconfigError, clearCredentials, patchCredentials, readKubeconfig, tokenFingerprint, writeCredentials } from '../kubeconfig';
+import { AKS_MANAGED_CLIENT_ID, KubeconfigError, checkCredentialWrite, clearCredentials, readKubeconfig, tokenFingerprint, writeCredentials } from '../kubeconfig';
 import { RefreshFailure, TokenKeeper, type PlannedRefresh, type RefreshOutcome } from '../keeper';
 import type { Clock, Disposable, Logger } from '../ports';
 import type { Remedy } from '../remedy';
@@ -50,6 +50,8 @@ export interface SignInOutcome {
   expiresOn: Date;
   /** Other contexts whose users share tenant and client, signed in with the same account. */
   alsoSignedIn: string[];
+  /** Something the write changed about the file that the person should know (its mode). */
+  fileNote?: string;
 }
 
 export interface SessionServiceOptions {
@@ -83,12 +85,15 @@ export function writeRemedy(error: unknown, file: string): Remedy {
   if (error instanceof KubeconfigError) {
     switch (error.kind) {
       case 'locked':
+        // A stale lock (its writer died) blocks kubectl too: only a person can say it may go.
+        return error.lock?.stale ? { kind: 'fixFile', file } : { kind: 'wait' };
       case 'changedOnDisk':
       case 'notFound':
+      // EBUSY, EAGAIN, or EPERM while Windows holds the file: clears up by itself.
+      case 'busy':
         return { kind: 'wait' };
       default:
-        // busy (EBUSY on a bind mount, EPERM while Windows holds the file) clears up by itself.
-        return (error.kind as string) === 'busy' ? { kind: 'wait' } : { kind: 'fixFile', file };
+        return { kind: 'fixFile', file };
     }
   }
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
@@ -408,10 +413,10 @@ export class SessionService implements Disposable {
     this.fire();
     try {
       const token = await method.acquire(target, ui, options.signal);
-      await this.commitSignIn(user, target, token, choice, methodId);
+      const fileNote = await this.commitSignIn(user, target, token, choice, methodId);
       this.options.logger.info(`Signed in to "${contextName}" as ${token.account.username} (${method.label}); wrote the ${choice.format} form because ${choice.reason}.`);
       const alsoSignedIn = await this.signInSiblings(user, target, token, method);
-      return { account: token.account.username, method: methodId, format: choice.format, formatReason: choice.reason, expiresOn: token.expiresOn, alsoSignedIn };
+      return { account: token.account.username, method: methodId, format: choice.format, formatReason: choice.reason, expiresOn: token.expiresOn, alsoSignedIn, ...(fileNote ? { fileNote } : {}) };
     } finally {
       const left = (this.signingIn.get(key) ?? 1) - 1;
       if (left > 0) this.signingIn.set(key, left);
@@ -433,24 +438,21 @@ export class SessionService implements Disposable {
     const choice = this.withRefreshTokenOf(method, await this.formatFor(user));
     await this.checkBeforePrompt(user, choice.format);
     const token = await method.acquireSilent(target, homeAccountId);
-    await this.commitSignIn(user, target, token, choice, methodId);
+    const fileNote = await this.commitSignIn(user, target, token, choice, methodId);
     this.options.logger.info(`Signed in to "${contextName}" as ${token.account.username} with the Azure sign-in's account (${method.label}).`);
-    return { account: token.account.username, method: methodId, format: choice.format, formatReason: choice.reason, expiresOn: token.expiresOn, alsoSignedIn: [] };
+    return { account: token.account.username, method: methodId, format: choice.format, formatReason: choice.reason, expiresOn: token.expiresOn, alsoSignedIn: [], ...(fileNote ? { fileNote } : {}) };
   }
 
   /** What a credential write of this entry would refuse, found before anyone is asked to sign in. */
   private async checkBeforePrompt(user: AksUser, format: CredentialFormat): Promise<void> {
-    const text = await readFile(user.file, 'utf8');
-    const placeholder = `eyJ0eXAiOiJKV1QifQ.${Buffer.from('{}').toString('base64url')}.${randomBytes(8).toString('base64url')}`;
-    const now = this.options.clock.now();
-    patchCredentials(text, user.file, user.name, { format, accessToken: placeholder, refreshToken: 'placeholder', expiresOn: new Date(now + 3600_000), expiresInSeconds: 3600 });
+    await checkCredentialWrite(user.file, user.name, format);
   }
 
   /** Writes a new sign-in's fields and record, in the identity's queue and under its lease. */
-  private async commitSignIn(user: AksUser, target: AuthTarget, token: TokenResult, choice: FormatChoice, method: SignInMethodId): Promise<void> {
+  private async commitSignIn(user: AksUser, target: AuthTarget, token: TokenResult, choice: FormatChoice, method: SignInMethodId): Promise<string | undefined> {
     const key = identityKey(user.file, user.name);
-    await this.exclusively(key, async () => {
-      await this.writeToken(user.file, user.name, token, choice.format);
+    return this.exclusively(key, async () => {
+      const note = await this.writeToken(user.file, user.name, token, choice.format);
       const record: SessionRecord = {
         file: user.file,
         userName: user.name,
@@ -467,6 +469,7 @@ export class SessionService implements Disposable {
       this.records.set(key, record);
       this.absent.delete(key);
       this.keep(key, record);
+      return note;
     });
   }
 
@@ -522,8 +525,13 @@ export class SessionService implements Disposable {
     return this.kubectlMinor.value;
   }
 
-  private async writeToken(file: string, userName: string, token: TokenResult, format: CredentialFormat): Promise<void> {
-    await writeCredentials(file, userName, credentialsOf(token, format, this.options.clock.now()));
+  /** Writes the token; says once, when it happens, that a group- or world-readable file was made private. */
+  private async writeToken(file: string, userName: string, token: TokenResult, format: CredentialFormat): Promise<string | undefined> {
+    const report = await writeCredentials(file, userName, credentialsOf(token, format, this.options.clock.now()));
+    if (report.tightenedModeFrom === undefined) return undefined;
+    const note = `${file} was readable by ${report.tightenedModeFrom & 0o004 ? 'other users' : 'its group'} (mode ${(report.tightenedModeFrom & 0o777).toString(8).padStart(3, '0')}); it now holds a token, so it was made readable by you only (600).`;
+    this.options.logger.warn(note);
+    return note;
   }
 
   /**
