@@ -75,16 +75,15 @@ export function azureCommands(service: SessionService, azure: AzureModel, here: 
       const conflicts = plan.entries.filter((entry) => entry.status === 'conflict');
       if (conflicts.length > 0) {
         const names = conflicts.map((entry) => `${entry.kind} "${entry.name}"`).join(', ');
-        const replace = 'Replace';
-        const keepBoth = 'Keep Both';
-        const choice = await vscode.window.showWarningMessage(
-          `The kubeconfig already has ${names} with other content.`,
-          { modal: true, detail: `Replace puts the entries from Azure in their place. Keep Both adds the entries from Azure under new names and leaves the existing ones as they are.` },
-          replace,
-          keepBoth,
+        const picked = await vscode.window.showQuickPick(
+          [
+            { label: 'Replace', resolution: 'replace' as const, detail: `Put the entries from Azure in place of the ${names} already there.` },
+            { label: 'Keep Both', resolution: 'keepBoth' as const, detail: 'Add the entries from Azure under new names and leave the existing ones as they are.' },
+          ],
+          { title: `AKS: Get Credentials for ${cluster.name}`, placeHolder: `The kubeconfig already has ${names} with other content`, ignoreFocusOut: true },
         );
-        if (!choice) return;
-        for (const entry of conflicts) resolutions[`${entry.kind}:${entry.name}`] = choice === replace ? 'replace' : 'keepBoth';
+        if (!picked) return;
+        for (const entry of conflicts) resolutions[`${entry.kind}:${entry.name}`] = picked.resolution;
       }
       const report = await mergeKubeconfig(file, text, resolutions);
       await service.reload();

@@ -85,9 +85,12 @@ export function runInteractive<T>(what: string, method: SignInMethodId, run: Sig
           progress.report({ message: `finish signing in on the page in your browser. ${commandLink('Open the Page Again', id)}` });
           return vscode.env.openExternal(vscode.Uri.parse(url));
         },
-        async externalUri(localUrl) {
-          return (await vscode.env.asExternalUri(vscode.Uri.parse(localUrl))).toString(true);
-        },
+        // A desktop window forwards the loopback port where it must (Remote-SSH, dev containers). A browser
+        // tab's asExternalUri answers with its server's port proxy, a path Entra does not accept as a
+        // loopback redirect: there the browser method needs a browser on this machine, and says so.
+        ...(vscode.env.uiKind === vscode.UIKind.Desktop
+          ? { externalUri: async (localUrl: string) => (await vscode.env.asExternalUri(vscode.Uri.parse(localUrl))).toString(true) }
+          : {}),
       };
       try {
         return await flow(ui, abort.signal);

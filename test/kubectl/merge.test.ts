@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KubeconfigError, mergeKubeconfig, planKubeconfigMerge } from '../../src/core/kubeconfig';
+import { KubeconfigError, mergeKubeconfig, planKubeconfigMerge, writeCredentials } from '../../src/core/kubeconfig';
 import { azSkeleton } from '../support/kubeconfig-fixtures';
 import { kubectlOrSkip, runKubectl } from '../support/kubectl';
 import { repoRoot } from '../support/repo-root';
@@ -187,4 +187,27 @@ test('CRLF, indented lists, empty and missing lists, and a JSON file all take th
   const withToken = 'apiVersion: v1\nkind: Config\nusers:\n- name: admin\n  user:\n    token: abc.def.ghi\n';
   assert.equal((await mergeKubeconfig(secret, withToken)).tightenedModeFrom, 0o644);
   assert.equal(statSync(secret).mode & 0o777, 0o600);
+});
+
+test('the same cluster fetched again after its user was signed in is the same entry, not a conflict that would cost the sign-in', async (t) => {
+  if (kubectlOrSkip(t, '1.33') === undefined) return;
+  const dir = folder(t);
+  const file = join(dir, 'config');
+  const incoming = fromAzure('again-aks');
+  await mergeKubeconfig(file, incoming, {});
+  const user = 'clusterUser_rg-new_again-aks';
+  const payload = Buffer.from(JSON.stringify({ exp: Math.floor(Date.now() / 1000) + 3600 })).toString('base64url');
+  await writeCredentials(file, user, { format: 'token', accessToken: `eyJhbGciOiJSUzI1NiJ9.${payload}.c2ln`, expiresOn: new Date(Date.now() + 3600_000), expiresInSeconds: 3600 });
+  const signedIn = readFileSync(file, 'utf8');
+  const plan = await planKubeconfigMerge(file, incoming);
+  assert.deepEqual(
+    plan.entries.map((entry) => [entry.kind, entry.status]),
+    [['cluster', 'identical'], ['context', 'identical'], ['user', 'identical']],
+  );
+  await mergeKubeconfig(file, incoming, {});
+  assert.equal(readFileSync(file, 'utf8'), signedIn, 'the signed-in entry is left as it is');
+  // Content that differs from what was kept is still a conflict.
+  const changed = incoming.replace('--login\n      - devicecode', '--login\n      - azurecli');
+  assert.ok(changed !== incoming);
+  assert.ok((await planKubeconfigMerge(file, changed)).entries.some((entry) => entry.kind === 'user' && entry.status === 'conflict'));
 });

@@ -189,16 +189,21 @@ export class AuthEngine implements Disposable {
         throw new AuthError('platformError', `The browser cannot reach this machine on a loopback address (VS Code offers ${new URL(redirectUri).origin}), so the sign-in cannot return here. Sign in with a device code instead.`, { code: 'loopback_unreachable', retryable: false });
       }
       const scopes = scopesFor(target);
-      const url = await client.pca.getAuthCodeUrl({
-        scopes,
-        redirectUri,
-        codeChallenge: challenge,
-        codeChallengeMethod: 'S256',
-        state,
-        responseMode: ResponseMode.QUERY,
-        prompt: options.loginHint ? undefined : PromptValue.SELECT_ACCOUNT,
-        ...(options.loginHint ? { loginHint: options.loginHint } : {}),
-      });
+      const url = await client.pca
+        .getAuthCodeUrl({
+          scopes,
+          redirectUri,
+          codeChallenge: challenge,
+          codeChallengeMethod: 'S256',
+          state,
+          responseMode: ResponseMode.QUERY,
+          prompt: options.loginHint ? undefined : PromptValue.SELECT_ACCOUNT,
+          ...(options.loginHint ? { loginHint: options.loginHint } : {}),
+        })
+        .catch((error: unknown) => {
+          // Discovery runs here: an unreachable or unknown authority fails before any page is opened.
+          throw this.failure(slot, client, error, this.context(slot, 'signIn', { failures: client.network.takeFailures() }));
+        });
       this.logger.info(`Starting browser sign-in at ${slot.authority} for client ${target.clientId}; the page returns to ${new URL(redirectUri).origin}.`);
       const redirect = listener.next(state, options.timeoutMs ?? browserSignInTimeoutMs, signal);
       redirect.catch(() => undefined);

@@ -7,6 +7,7 @@
 // result is verified against the original as data before it replaces the file.
 import { isMap, isScalar, isSeq, stringify as stringifyYaml, type Document, type YAMLSeq } from 'yaml';
 import { KubeconfigError, fileSystemError, isNodeError } from './errors';
+import { parseSkeleton, storedSkeleton } from './identity';
 import { anchorsUnder, deepEqual, isObject, keyName, mentionsAlias, type Json } from './document';
 import { KubeconfigText, LIST_NAMES, kubeconfigData, listNode, parseWhole, type ListName } from './entries';
 import { applyEdits, checkCharacters, dominantEol, lineStart, nextLineStart, type Edit } from './text';
@@ -91,7 +92,19 @@ function existingEntries(data: Json, list: ListName): Json[] {
 
 function statusOf(existing: Json[], entry: Json): MergePlanEntry['status'] {
   const found = existing.find((candidate) => candidate['name'] === entry['name']);
-  return found === undefined ? 'new' : deepEqual(found, entry) ? 'identical' : 'conflict';
+  if (found === undefined) return 'new';
+  return deepEqual(found, entry) || deepEqual(asFetched(found), entry) ? 'identical' : 'conflict';
+}
+
+/**
+ * A user we signed in, as Azure would hand it out: its kept skeleton in place of the token. The same
+ * cluster fetched again is then the same entry, not a conflict that would cost the sign-in.
+ */
+function asFetched(entry: Json): Json {
+  const body = entry['user'];
+  const kept = isObject(body) ? storedSkeleton(body) : undefined;
+  const skeleton = kept === undefined ? undefined : parseSkeleton(kept);
+  return skeleton === undefined ? entry : { ...entry, user: skeleton };
 }
 
 /** Whether a user entry carries a secret, so the file that receives it must be readable by its owner only. */

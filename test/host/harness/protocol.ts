@@ -16,7 +16,7 @@ export type Step =
 /** The pageId that names the workbench itself, for steps that drive VS Code's own UI. */
 export const workbenchPageId = 'workbench';
 
-export type AriaRole = 'button' | 'link' | 'checkbox' | 'radio' | 'tab' | 'menuitem' | 'option' | 'textbox';
+export type AriaRole = 'button' | 'link' | 'checkbox' | 'radio' | 'tab' | 'menuitem' | 'option' | 'textbox' | 'treeitem';
 
 export interface ControlRequests {
   screenshot: { request: { name: string; pageId?: string }; response: { path: string } };
