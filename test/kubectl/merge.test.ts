@@ -206,6 +206,13 @@ test('the same cluster fetched again after its user was signed in is the same en
   );
   await mergeKubeconfig(file, incoming, {});
   assert.equal(readFileSync(file, 'utf8'), signedIn, 'the signed-in entry is left as it is');
+  // The cluster edited since: Keep Both adds the cluster and a context for it, and still leaves the user alone.
+  writeFileSync(file, signedIn.replace('server: https://again-aks', 'server: https://stale-again-aks'));
+  const keepBoth = await mergeKubeconfig(file, incoming, Object.fromEntries((await planKubeconfigMerge(file, incoming)).conflicts.map((key) => [key, 'keepBoth' as const])));
+  assert.deepEqual(
+    [keepBoth.clusters[0]?.name, keepBoth.contexts[0]?.name, keepBoth.users[0]?.action],
+    ['again-aks-2', 'again-aks-2', 'unchanged'],
+  );
   // Content that differs from what was kept is still a conflict.
   const changed = incoming.replace('--login\n      - devicecode', '--login\n      - azurecli');
   assert.ok(changed !== incoming);

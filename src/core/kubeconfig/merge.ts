@@ -93,7 +93,12 @@ function existingEntries(data: Json, list: ListName): Json[] {
 function statusOf(existing: Json[], entry: Json): MergePlanEntry['status'] {
   const found = existing.find((candidate) => candidate['name'] === entry['name']);
   if (found === undefined) return 'new';
-  return deepEqual(found, entry) || deepEqual(asFetched(found), entry) ? 'identical' : 'conflict';
+  return sameEntry(found, entry) ? 'identical' : 'conflict';
+}
+
+/** The plan and the merge decide alike whether an entry there is the one coming in. */
+function sameEntry(found: Json, entry: Json): boolean {
+  return deepEqual(found, entry) || deepEqual(asFetched(found), entry);
 }
 
 /**
@@ -193,7 +198,7 @@ function decide(data: Json, incoming: Incoming, resolutions: Record<string, Merg
       if (at < 0) {
         append[list].push(entry);
         merged[list].push({ kind: KIND[list], incoming: name, name, action: 'added' });
-      } else if (deepEqual(existing[index], entry)) {
+      } else if (sameEntry(existing[index] as Json, entry)) {
         merged[list].push({ kind: KIND[list], incoming: name, name, action: 'unchanged' });
       } else {
         const resolution = resolutions[key] ?? (rewritten ? 'keepBoth' : undefined);

@@ -42,6 +42,9 @@ function names(list: 'clusters' | 'contexts' | 'users'): string[] {
   return (config[list] ?? []).map((entry) => entry.name);
 }
 
+/** A row of the Clusters view by its label, to open or select it. */
+const treeRow = (label: string) => `.pane-body .monaco-list-row >> text="${label}"`;
+
 /** Runs a palette command by its title and waits for the quick pick it opens to show `expect`. */
 async function palette(title: string, expect: string): Promise<void> {
   await harness.steps(workbenchPageId, [
@@ -78,11 +81,11 @@ describe('from nothing to kubectl with Azure', function () {
       workbenchPageId,
       [
         { waitFor: `.pane-body >> text=${account}` },
-        { click: 'Azure', role: 'treeitem' },
+        { clickOn: treeRow('Azure') },
         { waitFor: '.pane-body >> text=Contoso' },
-        { click: 'Contoso', role: 'treeitem' },
+        { clickOn: treeRow('Contoso') },
         { waitFor: `.pane-body >> text=${settings.subscription}` },
-        { click: settings.subscription, role: 'treeitem' },
+        { clickOn: treeRow(settings.subscription) },
         { waitFor: `.pane-body >> text=${settings.cluster}` },
         { waitForText: 'AKS-managed Entra ID, Azure RBAC, local accounts disabled' },
       ],

@@ -18,7 +18,7 @@
 //                                             timeout the error lists the URLs of the pages that did open.
 //
 //   Step = { goto: url } | { fill: label, value } | { click: name, role? = 'button', within?: cssSelector }
-//        | { text: cssSelector } | { waitForText: text } | { waitFor: cssSelector, state? = 'visible' }
+//        | { clickOn: cssSelector } | { text: cssSelector } | { waitForText: text } | { waitFor: cssSelector, state? = 'visible' }
 //        | { press: key } | { type: text }          (keyboard, e.g. F1 then "AKS: Sign In" then Enter)
 //   pageId "workbench" addresses the workbench itself.
 //
@@ -76,6 +76,10 @@ async function runStep(page: Page, step: Step): Promise<string | null> {
   if ('click' in step) {
     const scope = step.within === undefined ? page : page.locator(step.within).first();
     await scope.getByRole(step.role ?? 'button', { name: step.click, exact: true }).click();
+    return null;
+  }
+  if ('clickOn' in step) {
+    await page.locator(step.clickOn).first().click();
     return null;
   }
   if ('text' in step) {

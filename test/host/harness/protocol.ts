@@ -7,6 +7,8 @@ export type Step =
   | { goto: string }
   | { fill: string; value: string }
   | { click: string; role?: AriaRole; within?: string }
+  /** Clicks the first element the CSS (or Playwright) selector finds, e.g. a tree row by its label. */
+  | { clickOn: string }
   | { text: string }
   | { waitForText: string }
   | { waitFor: string; state?: 'visible' | 'hidden' }
