@@ -5,34 +5,15 @@
 import * as vscode from 'vscode';
 import type { ClusterSummary, SubscriptionSummary } from '../core/arm';
 import { AZURE_CLI_CLIENT_ID, signInToAzure as signInToArm, type ArmSignInSettings } from '../core/arm/azure-account';
-import { autoMethod, type SignInMethodId } from '../core/auth/methods';
 import { mergeKubeconfig, planKubeconfigMerge, setCurrentContext, type MergeResolution } from '../core/kubeconfig';
 import { messageOf, type SessionService } from '../core/session/service';
 import type { AzureModel } from './azure';
 import type { ClusterNode } from './clusterTree';
-import type { MethodsHere } from './commands';
+import { chooseMethod, type MethodsHere } from './methodPick';
 import { runInteractive } from './signInFlow';
-import { signInMethodSetting } from './settings';
-
-interface MethodPick extends vscode.QuickPickItem {
-  method: SignInMethodId;
-}
 
 interface ClusterPick extends vscode.QuickPickItem {
   cluster: ClusterSummary;
-}
-
-async function chooseAzureMethod(here: MethodsHere): Promise<SignInMethodId | undefined> {
-  const setting = signInMethodSetting();
-  const available = await here.available();
-  if (setting !== 'auto' && available.has(setting)) return setting;
-  const auto = autoMethod({ browserReachesLoopback: here.browserReachesLoopback(), available });
-  const ordered = [auto.method, ...[...available].filter((id) => id !== auto.method && (id !== 'browser' || here.browserReachesLoopback()))];
-  const picked = await vscode.window.showQuickPick<MethodPick>(
-    ordered.map((id) => ({ method: id, label: here.methods.get(id)!.label, description: id === auto.method ? 'recommended' : undefined, detail: here.methods.get(id)!.detail })),
-    { title: 'AKS: Sign In to Azure', placeHolder: 'How do you want to sign in to Azure?' },
-  );
-  return picked?.method;
 }
 
 export interface AzureCommands {
@@ -44,7 +25,7 @@ export interface AzureCommands {
 
 export function azureCommands(service: SessionService, azure: AzureModel, here: MethodsHere, armSettings: () => ArmSignInSettings, kubeconfigFile: () => string | undefined): AzureCommands {
   const signInToAzure = async (): Promise<boolean> => {
-    const methodId = await chooseAzureMethod(here);
+    const methodId = await chooseMethod(here, { title: 'AKS: Sign In to Azure' });
     const method = methodId && here.methods.get(methodId);
     if (!method) return false;
     try {

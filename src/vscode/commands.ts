@@ -9,10 +9,10 @@ import { messageOf, type ContextEntry, type SessionService } from '../core/sessi
 import { hasSession as stateHasSession, wantsSignIn } from '../core/session/states';
 import type { ClusterNode } from './clusterTree';
 import type { CommandId } from './commandIds';
-import { autoMethod, type SignInMethodId, type SignInMethods } from '../core/auth/methods';
+import type { SignInMethodId } from '../core/auth/methods';
 import type { AzureCommands } from './azureCommands';
+import { chooseMethod, type MethodsHere } from './methodPick';
 import { copyCodeAndOpen, runSignIn } from './signInFlow';
-import { signInMethodSetting } from './settings';
 import { kubeconfigLocation, knownKubeconfigs } from './settings';
 
 type ContextArgument = string | ClusterNode | undefined;
@@ -104,45 +104,13 @@ async function showFailure(action: string, error: unknown, retry?: () => unknown
   if (choice === 'Show Log') void vscode.commands.executeCommand('aksSignIn.showLog');
 }
 
-/** The sign-in methods this window can offer, and whether a browser here reaches its loopback address. */
-export interface MethodsHere {
-  methods: SignInMethods;
-  available(): Promise<Set<SignInMethodId>>;
-  browserReachesLoopback(): boolean;
-}
-
-interface MethodPick extends vscode.QuickPickItem {
-  method: SignInMethodId;
-}
-
-/** The method for a sign-in: the setting's, else a pick of what works here with the likely one first. */
-async function chooseMethod(service: SessionService, here: MethodsHere, contextName: string): Promise<SignInMethodId | undefined> {
-  const setting = signInMethodSetting();
-  const available = await here.available();
-  if (setting !== 'auto') {
-    if (available.has(setting)) return setting;
-    void vscode.window.showErrorMessage(`aksSignIn.signInMethod is "${setting}", which cannot be used here${setting === 'azureCli' ? ' (the Azure CLI, az, was not found)' : ''}. Choose another method in the setting, or set it to "auto".`);
-    return undefined;
-  }
+/** The method for a sign-in of this context: the setting's, else a pick with the likely one first. */
+function methodFor(service: SessionService, here: MethodsHere, contextName: string): Promise<SignInMethodId | undefined> {
   const entry = service.entries().find((candidate) => candidate.context.name === contextName);
   const loginMode = entry?.user?.credential.kind === 'aks' ? entry.user.credential.identity.loginMode : undefined;
-  const auto = autoMethod({ loginMode, browserReachesLoopback: here.browserReachesLoopback(), available });
-  const remembered = entry && 'method' in entry.state && available.has(entry.state.method) ? entry.state.method : undefined;
-  const preferred = remembered ?? auto.method;
-  const offered = [...available].filter((id) => id !== 'browser' || here.browserReachesLoopback() || preferred === 'browser');
-  const ordered = [preferred, ...offered.filter((id) => id !== preferred)];
-  if (ordered.length === 1) return preferred;
-  const picked = await vscode.window.showQuickPick<MethodPick>(
-    ordered.map((id) => {
-      const method = here.methods.get(id)!;
-      const note = id !== preferred ? undefined : remembered ? 'used last time' : `recommended: ${auto.reason}`;
-      return { method: id, label: method.label, description: note, detail: method.detail };
-    }),
-    { title: `AKS: Sign In to "${contextName}"`, placeHolder: 'How do you want to sign in?', matchOnDetail: true },
-  );
-  return picked?.method;
+  const remembered = entry && 'method' in entry.state ? entry.state.method : undefined;
+  return chooseMethod(here, { title: `AKS: Sign In to "${contextName}"`, ...(loginMode ? { loginMode } : {}), ...(remembered ? { remembered } : {}) });
 }
-
 
 export type CommandHandlers = Record<CommandId, (...args: never[]) => unknown>;
 
@@ -153,7 +121,7 @@ export function commandHandlers(service: SessionService, log: vscode.LogOutputCh
       contextNameOf(argument) ??
       (await pickContext(service, undefined, 'AKS: Sign In', service.entries().some(needsSignIn) ? needsSignIn : isAks, 'The kubeconfig has no AKS context to sign in to.', currentContextProblem(service)));
     if (!contextName) return;
-    const chosen = method ?? (await chooseMethod(service, here, contextName));
+    const chosen = method ?? (await methodFor(service, here, contextName));
     if (!chosen) return;
     try {
       const outcome = await runSignIn(service, contextName, chosen, { askedByPerson: true });

@@ -7,21 +7,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { startSandboxSession, type SandboxSession } from '../support/sandbox-main';
 import { sandboxContexts } from '../support/sandbox';
-import { assertHostInstalled, cacheRoot, launchBrowser } from './harness';
+import { assertHostInstalled, cacheRoot, launchBrowser, runCommand } from './harness';
 import { createRunDir } from './harness/paths';
-
-async function runCommand(workbench: Page, command: string): Promise<void> {
-  await workbench.locator('.monaco-workbench').click({ position: { x: 600, y: 300 } }).catch(() => undefined);
-  await workbench.keyboard.press('F1');
-  const input = workbench.locator('.quick-input-widget input');
-  await input.waitFor();
-  await input.fill(`>${command}`);
-  await workbench.locator('.quick-input-list .monaco-list-row', { hasText: command }).first().waitFor();
-  await workbench.keyboard.press('Enter');
-}
 
 test('"Copy Code and Open" asks before opening the device-login page on 127.0.0.2, then opens it intact', { timeout: 180_000 }, async (t) => {
   assertHostInstalled();

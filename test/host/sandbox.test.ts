@@ -7,8 +7,8 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { assertHostInstalled, cacheRoot, launchBrowser, repoRoot } from './harness';
+import type { Browser } from 'playwright-core';
+import { assertHostInstalled, cacheRoot, launchBrowser, repoRoot, runCommand } from './harness';
 import { createRunDir } from './harness/paths';
 import { runKubectl } from '../support/kubectl';
 import type { SandboxState } from '../support/sandbox-main';
@@ -38,16 +38,6 @@ function processesUsing(kubeconfigPath: string): number[] {
       }
     })
     .map(Number);
-}
-
-async function runCommand(workbench: Page, command: string): Promise<void> {
-  await workbench.locator('.monaco-workbench').click({ position: { x: 600, y: 300 } }).catch(() => undefined);
-  await workbench.keyboard.press('F1');
-  const input = workbench.locator('.quick-input-widget input');
-  await input.waitFor();
-  await input.fill(`>${command}`);
-  await workbench.locator('.quick-input-list .monaco-list-row', { hasText: command }).first().waitFor();
-  await workbench.keyboard.press('Enter');
 }
 
 test('npm start serves a VS Code where a person signs in and kubectl then lists namespaces', { timeout: 240_000 }, async (t) => {

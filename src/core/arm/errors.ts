@@ -1,6 +1,7 @@
 // Every way an ARM call can end badly, as one error whose message says what happened and what to do about
 // it: which role to ask for and on what scope, which tenant wants a new sign-in, how long to wait. Messages
 // are built from names, ids and ARM's codes only; a token or a credential never reaches one.
+import { isUntrustedCertificate } from '../https';
 import { redactSecrets } from '../redact';
 
 export type ArmErrorKind =
@@ -295,21 +296,7 @@ export function errorFromAnswer(answer: ArmHttpAnswer, context: RequestContext, 
   return new ArmError('badRequest', `Could not ${context.what}: Azure refused the request (${code}).${armSays}`, base);
 }
 
-/** Node's TLS verification failures: the host answered, but with a certificate no trusted CA vouches for. */
-const untrustedCertificateCodes = new Set([
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'CERT_HAS_EXPIRED',
-  'CERT_NOT_YET_VALID',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-]);
-
-export function isUntrustedCertificate(code: string): boolean {
-  return untrustedCertificateCodes.has(code);
-}
+export { isUntrustedCertificate };
 
 /** The error for a request that got no usable answer at the network level. */
 export function unreachableError(code: string, context: RequestContext, attempts: number): ArmError {

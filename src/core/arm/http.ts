@@ -2,8 +2,8 @@
 // system certificate store, and fetch would bypass that. Knows nothing of ARM; the client decides what an
 // answer means.
 import * as https from 'node:https';
-import type { IncomingMessage } from 'node:http';
 import type { SecureContext } from 'node:tls';
+import { errorCode, headerDictionary, readBody } from '../https';
 
 export interface HttpsAnswer {
   status: number;
@@ -56,7 +56,7 @@ export function sendHttps(exchange: HttpsExchange): Promise<HttpsAnswer> {
     };
 
     const request = https.request(exchange.url, { method: exchange.method, headers, ...(exchange.trust ?? {}) }, (response) => {
-      readBody(response).then(
+      readBody(response, maxResponseBytes).then(
         (body) => finish(() => resolve({ status: response.statusCode ?? 0, headers: headerDictionary(response), body })),
         (error: unknown) => fail(errorCode(error)),
       );
@@ -75,34 +75,5 @@ export function sendHttps(exchange: HttpsExchange): Promise<HttpsAnswer> {
   });
 }
 
-function readBody(response: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    response.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > maxResponseBytes) {
-        response.destroy(Object.assign(new Error('response too large'), { code: 'ERESPONSETOOLARGE' }));
-        return;
-      }
-      chunks.push(chunk);
-    });
-    response.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    response.on('error', reject);
-    response.on('aborted', () => reject(Object.assign(new Error('response aborted'), { code: 'ECONNRESET' })));
-  });
-}
 
-function headerDictionary(response: IncomingMessage): Record<string, string> {
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(response.headers)) {
-    if (value === undefined) continue;
-    headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
-  }
-  return headers;
-}
 
-function errorCode(error: unknown): string {
-  const code = (error as { code?: unknown } | undefined)?.code;
-  return typeof code === 'string' && code !== '' ? code : 'network error';
-}

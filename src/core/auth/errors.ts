@@ -1,5 +1,6 @@
 // Every way a sign-in or refresh can end badly, as one error type whose message tells a person what happened
 // and what to do next. MSAL's own messages are links to a code table, so they are never shown.
+import { isUntrustedCertificate } from '../https';
 import { redactSecrets } from '../redact';
 import type { Remedy } from '../remedy';
 import type { TransportFailure } from './network';
@@ -179,24 +180,13 @@ export function toAuthError(error: unknown, context: FailureContext): AuthError 
   return new AuthError('platformError', `${what} failed at ${hostOf(context.loginHost)} (${code}). Try again; if it keeps failing, sign in again.`, { code, retryable: false });
 }
 
-/** Node's TLS verification failures: the host answered, but with a certificate no trusted CA vouches for. */
-const untrustedCertificateCodes = new Set([
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'CERT_HAS_EXPIRED',
-  'CERT_NOT_YET_VALID',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-]);
 
 function fromTransport(failure: Exclude<TransportFailure, { type: 'http' }>, context: FailureContext): AuthError {
   if (failure.type === 'malformed') {
     return platformError(context, 'malformed response', failure.status, undefined);
   }
   const code = failure.type === 'timeout' ? 'ETIMEDOUT' : failure.code;
-  if (untrustedCertificateCodes.has(code)) {
+  if (isUntrustedCertificate(code)) {
     return new AuthError(
       'unreachable',
       `The sign-in service at ${failure.host} presented a certificate this machine does not trust (${code}). If a proxy or firewall inspects HTTPS, add its CA to the system certificate store and keep the setting http.systemCertificates on; the request will be retried.`,

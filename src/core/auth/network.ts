@@ -3,8 +3,8 @@
 // the wire, because MSAL reduces most failures to a terse code that no longer says why.
 import * as https from 'node:https';
 import { rootCertificates } from 'node:tls';
-import type { IncomingMessage } from 'node:http';
 import type { INetworkModule, NetworkRequestOptions, NetworkResponse } from '@azure/msal-node';
+import { errorCode, headerDictionary, readBody } from '../https';
 
 /** What the identity platform or the network last said when something failed. Never holds a token. */
 export type TransportFailure =
@@ -19,8 +19,6 @@ export type TransportFailure =
       errorCodes: number[];
       retryAfterSeconds?: number;
     };
-
-const maxResponseBytes = 4 * 1024 * 1024;
 
 export interface HttpsNetworkClientOptions {
   /** Extra trusted CA certificates; undefined keeps Node's (and VS Code's) defaults untouched. */
@@ -103,37 +101,8 @@ export class HttpsNetworkClient implements INetworkModule {
   }
 }
 
-function readBody(response: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    response.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > maxResponseBytes) {
-        response.destroy(new Error('response too large'));
-        return;
-      }
-      chunks.push(chunk);
-    });
-    response.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    response.on('error', reject);
-    response.on('aborted', () => reject(Object.assign(new Error('response aborted'), { code: 'ECONNRESET' })));
-  });
-}
 
-function headerDictionary(response: IncomingMessage): Record<string, string> {
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(response.headers)) {
-    if (value === undefined) continue;
-    headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
-  }
-  return headers;
-}
 
-function errorCode(error: unknown): string {
-  const code = (error as { code?: unknown } | undefined)?.code;
-  return typeof code === 'string' && code !== '' ? code : 'network error';
-}
 
 function transportFailure(host: string, error: unknown): TransportFailure {
   return { type: 'transport', host, code: errorCode(error) };

@@ -26,4 +26,3 @@ export { inspectLock, removeStaleLock } from './lock';
 export { checkCredentialWrite } from './preflight';
 export { mergeKubeconfig, planKubeconfigMerge, type EntryKind, type MergePlan, type MergePlanEntry, type MergeReport, type MergeResolution, type MergedEntry } from './merge';
 export type { Verification, VerificationMode } from './verify';
-export { recogniseKubectlError } from './kubectl-errors';

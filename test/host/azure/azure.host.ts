@@ -10,7 +10,7 @@ import * as vscode from 'vscode';
 import { parse } from 'yaml';
 import type { AksSignInApi } from '../../../src/extension';
 import { waitFor } from '../../support/wait-for';
-import { harness, workbenchPageId } from '../harness/client';
+import { harness, paletteSteps, workbenchPageId } from '../harness/client';
 import { azureVariable, type AzureSettings } from './settings';
 
 const settings = JSON.parse(process.env[azureVariable] ?? 'null') as AzureSettings;
@@ -47,14 +47,7 @@ const treeRow = (label: string) => `.pane-body .monaco-list-row >> text="${label
 
 /** Runs a palette command by its title and waits for the quick pick it opens to show `expect`. */
 async function palette(title: string, expect: string): Promise<void> {
-  await harness.steps(workbenchPageId, [
-    { press: 'F1' },
-    { waitFor: '.quick-input-widget input' },
-    { type: title },
-    { waitFor: `.quick-input-widget >> text=${title}` },
-    { press: 'Enter' },
-    { waitFor: `.quick-input-widget >> text=${expect}` },
-  ]);
+  await harness.steps(workbenchPageId, [...paletteSteps(title), { waitFor: `.quick-input-widget >> text=${expect}` }]);
 }
 
 describe('from nothing to kubectl with Azure', function () {

@@ -1,5 +1,5 @@
 // Debian's Chromium driven by playwright-core: Playwright's own browser downloads need the internet.
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { spkiSha256 } from '../../support/tls';
 import { assertHostInstalled, chromiumPath } from './paths';
 
@@ -23,4 +23,15 @@ export function launchBrowser(options: BrowserOptions = {}): Promise<Browser> {
   const pins = (options.trustedCertificates ?? []).map(spkiSha256);
   const args = pins.length > 0 ? [...chromiumArgs, `--ignore-certificate-errors-spki-list=${pins.join(',')}`] : chromiumArgs;
   return chromium.launch({ executablePath: chromiumPath, headless: true, args });
+}
+
+/** Runs a command of the workbench's palette by its title, as a person would (F1, type, Enter). */
+export async function runCommand(workbench: Page, command: string): Promise<void> {
+  await workbench.locator('.monaco-workbench').click({ position: { x: 600, y: 300 } }).catch(() => undefined);
+  await workbench.keyboard.press('F1');
+  const input = workbench.locator('.quick-input-widget input');
+  await input.waitFor();
+  await input.fill(`>${command}`);
+  await workbench.locator('.quick-input-list .monaco-list-row', { hasText: command }).first().waitFor();
+  await workbench.keyboard.press('Enter');
 }

@@ -5,6 +5,11 @@ import { harnessUrlVariable, type ControlRequests, type Step } from './protocol'
 
 export { workbenchPageId, type Step } from './protocol';
 
+/** The steps that run a palette command by its title, as a person would: F1, the title, Enter. */
+export function paletteSteps(title: string): Step[] {
+  return [{ press: 'F1' }, { waitFor: '.quick-input-widget input' }, { type: title }, { waitFor: `.quick-input-widget >> text=${title}` }, { press: 'Enter' }];
+}
+
 function call<K extends keyof ControlRequests>(action: K, body: ControlRequests[K]['request']): Promise<ControlRequests[K]['response']> {
   const base = process.env[harnessUrlVariable];
   if (!base) return Promise.reject(new Error(`${harnessUrlVariable} is not set: these tests run inside the host test harness`));

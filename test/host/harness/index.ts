@@ -2,7 +2,7 @@
 // scripts/setup-host.sh installs what this needs; see runExtensionTests.ts for the flow and control.ts for
 // how in-host tests reach the browser.
 export { startCodeServer, testProfileSettings, type CodeServer, type CodeServerOptions } from './codeServer';
-export { launchBrowser } from './browser';
+export { launchBrowser, runCommand } from './browser';
 export { runExtensionTests, workbenchUrl, type ExtensionTestOptions, type ExtensionTestResult } from './runExtensionTests';
 export { startControlEndpoint, type ControlEndpoint, type ControlTarget } from './control';
 export { harnessUrlVariable, type Step, type ControlRequests } from './protocol';

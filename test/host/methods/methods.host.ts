@@ -12,7 +12,7 @@ import { parse } from 'yaml';
 import type { AksSignInApi } from '../../../src/extension';
 import type { SignInState } from '../../../src/core/session/service';
 import { waitFor } from '../../support/wait-for';
-import { harness, workbenchPageId } from '../harness/client';
+import { harness, paletteSteps, workbenchPageId } from '../harness/client';
 import { methodsVariable, type MethodsSettings } from './settings';
 
 const settings = JSON.parse(process.env[methodsVariable] ?? 'null') as MethodsSettings;
@@ -70,11 +70,7 @@ describe('signing in without a device code', function () {
 
   it('1. Sign In with the browser: the page openExternal opens, the loopback redirect, kubectl works', async () => {
     await harness.steps(workbenchPageId, [
-      { press: 'F1' },
-      { waitFor: '.quick-input-widget input' },
-      { type: 'AKS: Sign In…' },
-      { waitFor: '.quick-input-widget >> text=AKS: Sign In…' },
-      { press: 'Enter' },
+      ...paletteSteps('AKS: Sign In…'),
       { waitFor: `.quick-input-widget >> text=${settings.blockedContext}` },
       { type: settings.browserContext },
     ]);

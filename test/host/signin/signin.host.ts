@@ -12,7 +12,7 @@ import type { AksSignInApi } from '../../../src/extension';
 type Started = Awaited<ReturnType<AksSignInApi['whenStarted']>>;
 import type { SignInState } from '../../../src/core/session/service';
 import { waitFor } from '../../support/wait-for';
-import { harness, workbenchPageId } from '../harness/client';
+import { harness, paletteSteps, workbenchPageId } from '../harness/client';
 import { e2eVariable, type E2eSettings } from './settings';
 
 const settings = JSON.parse(process.env[e2eVariable] ?? 'null') as E2eSettings;
@@ -70,11 +70,7 @@ describe('signing in to AKS in a real VS Code', function () {
 
   it('2. runs "AKS: Sign In…" from the command palette and shows the code', async () => {
     await harness.steps(workbenchPageId, [
-      { press: 'F1' },
-      { waitFor: '.quick-input-widget input' },
-      { type: 'AKS: Sign In…' },
-      { waitFor: '.quick-input-widget >> text=AKS: Sign In…' },
-      { press: 'Enter' },
+      ...paletteSteps('AKS: Sign In…'),
       // The context pick: both contexts need a sign-in; the first is the current one.
       { waitFor: `.quick-input-widget >> text=${settings.legacyContext}` },
       { press: 'Enter' },

@@ -13,7 +13,7 @@ import { parse } from 'yaml';
 import * as vscode from 'vscode';
 import type { AksSignInApi } from '../../../src/extension';
 import { waitFor } from '../../support/wait-for';
-import { harness } from '../harness/client';
+import { harness, paletteSteps } from '../harness/client';
 import { windowsVariable, type WindowsSettings } from './settings';
 
 const settings = JSON.parse(process.env[windowsVariable] ?? 'null') as WindowsSettings;
@@ -153,11 +153,7 @@ describe('several VS Code windows keep one sign-in current together', function (
   it('2. signing in in one window signs in every window', async () => {
     const [first] = windows as [string];
     await harness.steps(first, [
-      { press: 'F1' },
-      { waitFor: '.quick-input-widget input' },
-      { type: 'AKS: Sign In…' },
-      { waitFor: '.quick-input-widget >> text=AKS: Sign In…' },
-      { press: 'Enter' },
+      ...paletteSteps('AKS: Sign In…'),
       { waitFor: `.quick-input-widget >> text=${settings.context}` },
       { type: settings.context },
       { press: 'Enter' },

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { expandPath, locateKubeconfigs, recogniseKubectlError } from '../../../src/core/kubeconfig';
+import { expandPath, locateKubeconfigs } from '../../../src/core/kubeconfig';
 
 const home = '/home/dev';
 
@@ -34,11 +34,4 @@ test('expandPath handles ~ alone, ${userHome}, relative paths inside the workspa
   assert.equal(expandPath('kube/config', { homeDir: home, workspaceFolder: '/ws' }), '/ws/kube/config');
   assert.equal(expandPath('${workspaceFolder}/config', { homeDir: home }), '${workspaceFolder}/config');
   assert.equal(expandPath('/abs/~/config', { homeDir: home }), '/abs/~/config');
-});
-
-test('kubectl 1.26+ refusing the azure auth-provider is recognised, other errors are not', () => {
-  const stderr =
-    'error: The azure auth plugin has been removed.\nPlease use the https://github.com/Azure/kubelogin kubectl/client-go credential plugin instead.\n';
-  assert.deepEqual(recogniseKubectlError(stderr), { kind: 'azurePluginRemoved' });
-  assert.equal(recogniseKubectlError('error: You must be logged in to the server (Unauthorized)'), undefined);
 });
