@@ -5,9 +5,9 @@
 // VS Code windows of one machine.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cacheSecretKey } from '../../src/core/auth';
 import { identityKey } from '../../src/core/session/records';
@@ -281,6 +281,27 @@ test('a bind-mounted kubeconfig (a dev container), where rename gives EBUSY, is 
     execFileSync('umount', [h.kubeconfig], { stdio: 'ignore' });
   }
   assert.notEqual(tokenInKubeconfig(hostFile, user), before, 'the host\'s own file got it');
+});
+
+test('a lock our own writer left when its window was killed mid-write is removed, and the refresh goes on; kubectl\'s own stays', async () => {
+  const h = harness();
+  await signedIn(h);
+  const before = tokenInKubeconfig(h.kubeconfig, user);
+  // A writer of ours that died holding the lock: its pid is gone (a child that has exited) on this host.
+  const dead = spawnSync(process.execPath, ['-e', 'process.exit(0)']).pid;
+  writeFileSync(`${h.kubeconfig}.lock`, JSON.stringify({ pid: dead, host: hostname(), tool: 'aks-signin' }));
+  await sleep(1_100);
+  await h.service.refresh(context);
+  assert.equal(stateOf(h.service, context).kind, 'signedIn');
+  assert.notEqual(tokenInKubeconfig(h.kubeconfig, user), before, 'refreshed past the dead writer\'s lock');
+  assert.ok(!existsSync(`${h.kubeconfig}.lock`));
+  // An empty lock, as kubectl leaves one: nobody can say its writer is gone, so it is not taken away.
+  writeFileSync(`${h.kubeconfig}.lock`, '');
+  await sleep(1_100);
+  await h.service.refresh(context);
+  assert.ok(existsSync(`${h.kubeconfig}.lock`), 'kubectl\'s lock is left for the person');
+  assert.notEqual(stateOf(h.service, context).kind, 'needsSignIn');
+  rmSync(`${h.kubeconfig}.lock`);
 });
 
 test('auto leaves the legacy form once the kubectl in use is 1.26 or newer', async () => {

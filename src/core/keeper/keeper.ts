@@ -224,7 +224,9 @@ export class TokenKeeper implements Disposable {
           : { kind: 'retrying', expiresOn, attempt: entry.attempt, nextAttemptAt, reason, remedy },
       );
     } else {
-      this.setState(entry, now >= expiresAt ? { kind: 'expired', expiresOn } : { kind: 'fresh', expiresOn, refreshAt: new Date(due) });
+      // Expired while another refresher was awaited: say why nothing was refreshed here.
+      const waitingFor = entry.retryAt !== undefined && entry.reason !== undefined ? { reason: entry.reason } : {};
+      this.setState(entry, now >= expiresAt ? { kind: 'expired', expiresOn, ...waitingFor } : { kind: 'fresh', expiresOn, refreshAt: new Date(due) });
     }
     // Waking at expiry too lets the state turn 'expired' on time while a retry is still far off.
     const wakeAt = now < expiresAt ? Math.min(due, expiresAt) : due;
@@ -290,6 +292,7 @@ export class TokenKeeper implements Disposable {
   private deferred(entry: Entry, until: Date, reason: string, now: number): void {
     entry.retryAt = Math.max(until.getTime(), now + 1);
     entry.failing = false;
+    entry.reason = `not refreshed in this window: ${reason}`;
     this.options.logger.debug(`Not refreshing ${entry.id} here: ${reason}; looking again at ${until.toISOString()}.`);
     this.arm(entry);
   }

@@ -12,7 +12,7 @@ import type { AuthTarget, TokenResult } from '../auth';
 import type { SignInMethod, SignInMethodId, SignInMethods, SignInUi } from '../auth/methods';
 import { AuthError } from '../auth/errors';
 import type { CredentialFormat, Credentials, KubeconfigView, KubeContext } from '../kubeconfig';
-import { AKS_MANAGED_CLIENT_ID, KubeconfigError, checkCredentialWrite, clearCredentials, readKubeconfig, tokenFingerprint, writeCredentials } from '../kubeconfig';
+import { AKS_MANAGED_CLIENT_ID, KubeconfigError, checkCredentialWrite, clearCredentials, readKubeconfig, removeStaleLock, tokenFingerprint, writeCredentials } from '../kubeconfig';
 import { RefreshFailure, TokenKeeper, type PlannedRefresh, type RefreshOutcome } from '../keeper';
 import type { Clock, Disposable, Logger } from '../ports';
 import type { Remedy } from '../remedy';
@@ -74,6 +74,8 @@ const legacyRecordsKey = 'aksSignIn.sessions';
 const kubectlMinorTtlMs = 5 * 60_000;
 /** Another refresher is looked at again this long after its lease runs out, spread so windows do not collide. */
 const leaseSpreadMs = 2_000;
+/** A window without the session's account in its cache looks again after this, in case the cache arrives. */
+const notHeldHereRetryMs = 20_000;
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -445,7 +447,23 @@ export class SessionService implements Disposable {
 
   /** What a credential write of this entry would refuse, found before anyone is asked to sign in. */
   private async checkBeforePrompt(user: AksUser, format: CredentialFormat): Promise<void> {
-    await checkCredentialWrite(user.file, user.name, format);
+    await this.pastDeadWritersLock(user.file, () => checkCredentialWrite(user.file, user.name, format));
+  }
+
+  /**
+   * Runs `operation`; when it meets a lock one of our writers left as its process died (a window killed
+   * mid-write), which names that process and this machine and so is provably nobody's, removes the lock and
+   * runs it once more. kubectl's locks say nothing about their writer and stay for the person to judge.
+   */
+  private async pastDeadWritersLock<T>(file: string, operation: () => Promise<T>): Promise<T> {
+    try {
+      return await operation();
+    } catch (error) {
+      const lock = error instanceof KubeconfigError && error.kind === 'locked' ? error.lock : undefined;
+      if (!lock || lock.holderAlive !== false || !(await removeStaleLock(file, lock))) throw error;
+      this.options.logger.warn(`Removed ${lock.path}, left ${Math.round(lock.ageMs / 1000)} s ago by process ${lock.holderPid ?? '?'}, which is gone.`);
+      return operation();
+    }
   }
 
   /** Writes a new sign-in's fields and record, in the identity's queue and under its lease. */
@@ -527,7 +545,7 @@ export class SessionService implements Disposable {
 
   /** Writes the token; says once, when it happens, that a group- or world-readable file was made private. */
   private async writeToken(file: string, userName: string, token: TokenResult, format: CredentialFormat): Promise<string | undefined> {
-    const report = await writeCredentials(file, userName, credentialsOf(token, format, this.options.clock.now()));
+    const report = await this.pastDeadWritersLock(file, () => writeCredentials(file, userName, credentialsOf(token, format, this.options.clock.now())));
     if (report.tightenedModeFrom === undefined) return undefined;
     const note = `${file} was readable by ${report.tightenedModeFrom & 0o004 ? 'other users' : 'its group'} (mode ${(report.tightenedModeFrom & 0o777).toString(8).padStart(3, '0')}); it now holds a token, so it was made readable by you only (600).`;
     this.options.logger.warn(note);
@@ -610,6 +628,12 @@ export class SessionService implements Disposable {
         try {
           token = await this.method(record.method).acquireSilent(this.targetOf(user, record), record.homeAccountId, { forceRefresh: true });
         } catch (error) {
+          // The session is in the shared record, but this window's token cache does not hold its account: a
+          // window whose SecretStorage is not shared live (code-server's browser tabs) signed it in. That
+          // window refreshes it; this one steps aside instead of calling it "sign in again".
+          if (error instanceof AuthError && error.kind === 'notSignedIn' && record.method !== 'vscodeAccount') {
+            return { deferredUntil: new Date(this.options.clock.now() + notHeldHereRetryMs + Math.floor(Math.random() * leaseSpreadMs)), reason: 'the VS Code window that signed it in holds its token cache' };
+          }
           if (error instanceof AuthError) throw new RefreshFailure(error.message, error.remedy);
           throw error instanceof RefreshFailure ? error : new RefreshFailure(messageOf(error), { kind: 'wait' });
         }
@@ -680,7 +704,7 @@ export class SessionService implements Disposable {
     const target = this.targetFor(user);
     await this.exclusively(key, async () => {
       const record = await this.options.records.get(key);
-      await clearCredentials(user.file, user.name);
+      await this.pastDeadWritersLock(user.file, () => clearCredentials(user.file, user.name));
       await this.options.records.update(key, () => undefined);
       this.records.delete(key);
       this.stopKeeping(key);
