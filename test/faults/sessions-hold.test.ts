@@ -327,6 +327,25 @@ test('auto leaves the legacy form once the kubectl in use is 1.26 or newer', asy
   assert.equal(noKubectl.format, 'token', 'with no kubectl to ask, the form every kubectl reads');
 });
 
+test('a legacy entry while kubectl is 1.26+ is flagged, and Switch to Token Form rewrites it and keeps it so', async () => {
+  const h = harness({ text: skeleton(1, 'auth-provider'), kubectlMinor: 33, settings: { credentialFormat: 'legacy' } });
+  await h.service.reload();
+  const outcome = await h.service.signIn(context, approvingPrompt(platform, alice));
+  assert.equal(outcome.format, 'legacy', 'the setting asked for it');
+  await waitFor(() => h.service.entries()[0]?.warning !== undefined, 5_000, 'the entry being flagged');
+  assert.deepEqual(h.service.entries()[0]?.warning, { kind: 'legacyRefused', kubectlMinor: 33 });
+  await h.service.changeFormat(context, 'token');
+  assert.match(readFileSync(h.kubeconfig, 'utf8'), /^ {4}token: "?eyJ/m);
+  assert.doesNotMatch(readFileSync(h.kubeconfig, 'utf8'), /^ {4}auth-provider:/m);
+  assert.equal(h.service.entries()[0]?.warning, undefined);
+  await sleep(1_100);
+  await h.service.refresh(context);
+  assert.doesNotMatch(readFileSync(h.kubeconfig, 'utf8'), /^ {4}auth-provider:/m, 'a refresh keeps the form the person chose over the setting');
+  assertGenuine(platform, tokenInKubeconfig(h.kubeconfig, user));
+  await h.service.signOut(context);
+  assert.equal(readFileSync(h.kubeconfig, 'utf8'), skeleton(1, 'auth-provider'), 'and Sign Out still restores the skeleton');
+});
+
 test('contexts sharing tenant and client that need a new sign-in are signed in with the one that did', async () => {
   const h = harness({ text: skeleton(2) });
   await signedIn(h);

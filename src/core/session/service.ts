@@ -103,10 +103,10 @@ export function writeRemedy(error: unknown, file: string): Remedy {
   return { kind: 'fixFile', file };
 }
 
+/** What this window keeps an identity on: a different session or token in the record is adopted. */
 interface Tracked {
   sessionId: string;
   fingerprint?: string;
-  expiresOn: number;
 }
 
 interface Absence {
@@ -249,8 +249,12 @@ export class SessionService implements Disposable {
 
   private keep(key: string, record: SessionRecord): void {
     if (this.disposed) return;
-    this.tracked.set(key, { sessionId: record.sessionId, fingerprint: record.tokenFingerprint, expiresOn: record.expiresOn });
+    this.remember(key, record);
     this.keeper.track(key, new Date(record.expiresOn));
+  }
+
+  private remember(key: string, record: SessionRecord): void {
+    this.tracked.set(key, { sessionId: record.sessionId, fingerprint: record.tokenFingerprint });
   }
 
   private stopKeeping(key: string): void {
@@ -522,9 +526,9 @@ export class SessionService implements Disposable {
   }
 
   private async formatFor(user: AksUser, pinned?: CredentialFormat): Promise<FormatChoice> {
-    const setting = this.options.settings().credentialFormat;
-    const kubectlMinor = setting === 'auto' && pinned === undefined ? await this.kubectlMinorNow() : undefined;
-    return chooseCredentialFormat(setting, user.credential, kubectlMinor, pinned);
+    // Asked whatever the setting: a legacy entry that the kubectl in use refuses is flagged in the tree.
+    const kubectlMinor = await this.kubectlMinorNow();
+    return chooseCredentialFormat(this.options.settings().credentialFormat, user.credential, kubectlMinor, pinned);
   }
 
   /** The kubectl in use, asked again after a while or a settings change (it may be upgraded or switched). */
@@ -618,7 +622,7 @@ export class SessionService implements Disposable {
         // token. Compared with the plan, not with what this window last saw, which its store watcher may
         // have updated while this refresh waited in the queue.
         if (record.expiresOn > planned.expiresOn.getTime() + 1_000 && record.expiresOn > this.options.clock.now()) {
-          this.tracked.set(key, { sessionId: record.sessionId, fingerprint: record.tokenFingerprint, expiresOn: record.expiresOn });
+          this.remember(key, record);
           this.options.logger.info(`"${record.userName}" was refreshed by another window; using its token.`);
           return { expiresOn: new Date(record.expiresOn) };
         }
@@ -655,7 +659,7 @@ export class SessionService implements Disposable {
         );
         if (updated) {
           this.records.set(key, updated);
-          this.tracked.set(key, { sessionId: updated.sessionId, fingerprint: updated.tokenFingerprint, expiresOn: updated.expiresOn });
+          this.remember(key, updated);
         }
         this.options.logger.info(`Refreshed "${record.userName}" (${token.account.username}); the token now expires at ${token.expiresOn.toISOString()}.`);
         return { expiresOn: token.expiresOn };
@@ -687,7 +691,7 @@ export class SessionService implements Disposable {
           );
           if (updated) {
             this.records.set(key, updated);
-            this.tracked.set(key, { sessionId, fingerprint: updated.tokenFingerprint, expiresOn: updated.expiresOn });
+            this.remember(key, updated);
             this.keeper.track(key, new Date(updated.expiresOn));
           }
         } catch (error) {
