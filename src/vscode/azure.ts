@@ -7,6 +7,7 @@ import type { ArmClient, ClusterSummary, SubscriptionSummary, TenantSummary } fr
 import { armTokenProvider, type ArmSignInSettings, type AzureAccount } from '../core/arm/azure-account';
 import type { SignInMethods } from '../core/auth/methods';
 import type { Logger } from '../core/ports';
+import { messageOf } from '../core/session/service';
 
 const accountKey = 'aksSignIn.azureAccount';
 
@@ -136,10 +137,6 @@ export class AzureModel implements vscode.Disposable {
   dispose(): void {
     this.changed.dispose();
   }
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /** How a cluster's API server signs people in, in a few words for the tree. */

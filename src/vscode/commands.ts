@@ -3,7 +3,7 @@
 import * as os from 'node:os';
 import * as vscode from 'vscode';
 import { AuthError } from '../core/auth/errors';
-import { KubeconfigError, inspectLock, removeStaleLock, setCurrentContext } from '../core/kubeconfig';
+import { KubeconfigError, inspectLock, removeStaleLock, setCurrentContext, type LockFacts } from '../core/kubeconfig';
 import { describeState } from '../core/session/describe';
 import { messageOf, type ContextEntry, type SessionService } from '../core/session/service';
 import { hasSession as stateHasSession, wantsSignIn } from '../core/session/states';
@@ -75,13 +75,12 @@ interface FailureAction {
 }
 
 /** A lock left by a writer that died blocks kubectl too: offer to remove it, once we know it is stale. */
-function staleLockFix(error: unknown, retry?: () => unknown): FailureAction | undefined {
-  if (!(error instanceof KubeconfigError) || error.kind !== 'locked' || !error.lock?.stale) return undefined;
-  const lock = error.lock;
+function staleLockFix(file: string, lock: LockFacts | undefined, retry?: () => unknown): FailureAction | undefined {
+  if (!lock?.stale) return undefined;
   return {
     title: 'Remove Stale Lock',
     async run() {
-      if (await removeStaleLock(error.file, lock)) {
+      if (await removeStaleLock(file, lock)) {
         void vscode.window.showInformationMessage(`Removed ${lock.path}, left ${Math.round(lock.ageMs / 1000)} s ago by a writer that is gone.`);
         retry?.();
       } else {
@@ -96,7 +95,7 @@ async function showFailure(action: string, error: unknown, retry?: () => unknown
     void vscode.window.showInformationMessage(`${action} cancelled.`);
     return;
   }
-  fix ??= staleLockFix(error, retry);
+  if (error instanceof KubeconfigError && error.kind === 'locked') fix ??= staleLockFix(error.file, error.lock, retry);
   const buttons = [...(fix ? [fix.title] : []), ...(retry ? ['Try Again'] : []), 'Show Log'];
   const choice = await vscode.window.showErrorMessage(`${action} failed: ${messageOf(error)}`, ...buttons);
   if (fix && choice === fix.title) fix.run();
@@ -162,7 +161,7 @@ export function commandHandlers(service: SessionService, log: vscode.LogOutputCh
         // A refresh that waits on a lock whose writer died: the lock itself can be offered for removal.
         const files = [...new Set(failed.flatMap((entry) => (entry.user ? [entry.user.file] : [])))];
         const stale = (await Promise.all(files.map(async (file) => ({ file, lock: await inspectLock(file) })))).find((found) => found.lock?.stale);
-        const fix = stale?.lock ? staleLockFix(new KubeconfigError('locked', stale.file, '', { lock: stale.lock }), () => refresh(argument)) : undefined;
+        const fix = stale ? staleLockFix(stale.file, stale.lock, () => refresh(argument)) : undefined;
         await showFailure('Refresh', words, undefined, fix);
       } else if (entries.length === 0) {
         void vscode.window.showInformationMessage('No AKS context is signed in, so there is nothing to refresh.');

@@ -77,10 +77,9 @@ const leaseSpreadMs = 2_000;
 /** A window without the session's account in its cache looks again after this, in case the cache arrives. */
 const notHeldHereRetryMs = 20_000;
 
-function messageOf(error: unknown): string {
+export function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
-export { messageOf };
 
 /** What to do about a failed kubeconfig write: wait for what clears up by itself, else the file needs a person. */
 export function writeRemedy(error: unknown, file: string): Remedy {

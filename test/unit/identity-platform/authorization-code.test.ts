@@ -319,6 +319,6 @@ describe('test controls for the code flow', () => {
 
   test('only loopback clients may use the controls', () => {
     for (const address of ['127.0.0.1', '127.0.0.2', '127.255.0.9', '::1', '::ffff:127.0.0.2']) assert.equal(isLoopbackAddress(address), true, address);
-    for (const address of ['10.0.0.1', '169.254.169.254', '::ffff:10.0.0.1', '128.0.0.1', '::2', '']) assert.equal(isLoopbackAddress(address), false, address);
+    for (const address of ['10.0.0.1', '192.168.1.10', '::ffff:10.0.0.1', '128.0.0.1', '::2', '']) assert.equal(isLoopbackAddress(address), false, address);
   });
 });
